@@ -1,0 +1,12 @@
+import type { WorkerConfig } from '../config';
+import type { BackupSettings } from '../common/types';
+
+/**
+ * Local activity: hands the workflow the worker's settings (it cannot read the environment)
+ * and this process's own task queue, where the run's file steps will go. Nothing secret.
+ */
+export function makeResolveSettings(config: WorkerConfig) {
+  return async function resolveSettings(): Promise<BackupSettings> {
+    return { timeZone: config.timeZone, hostTaskQueue: config.hostTaskQueue, activity: config.policy };
+  };
+}

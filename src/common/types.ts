@@ -1,0 +1,77 @@
+/** Shapes that cross the workflow/activity boundary. None may ever carry a secret. */
+
+/** Per-worker settings the workflow reads once, through a local activity (it cannot read env). */
+export interface BackupSettings {
+  timeZone: string;
+  /** Task queue served only by the worker process that ran this local activity: file steps go there. */
+  hostTaskQueue: string;
+  activity: ActivityPolicy;
+}
+
+export interface ActivityPolicy {
+  maximumAttempts: number;
+  retryIntervalMs: number;
+  startToCloseTimeoutMs: number;
+  heartbeatTimeoutMs: number;
+}
+
+export interface DumpInput {
+  environment: string;
+  timestamp: string;
+}
+
+export interface DumpOutput {
+  database: string;
+  /** `{db}_{environment}_{timestamp}`, without extension. */
+  baseName: string;
+  sqlPath: string;
+  bytes: number;
+}
+
+export interface CompressInput {
+  sqlPath: string;
+}
+
+export interface CompressOutput {
+  path: string;
+  fileName: string;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface StatInput {
+  path: string;
+}
+
+export interface StatOutput {
+  sizeBytes: number;
+  sha256: string;
+  checksumPath: string;
+}
+
+export type NotifyInput =
+  | { outcome: 'success'; environment: string; fileName: string; sizeBytes: number }
+  | { outcome: 'failure'; environment: string; error: string };
+
+export interface NotifyOutput {
+  status: 'sent' | 'skipped';
+}
+
+export interface NotificationReport {
+  status: 'sent' | 'skipped' | 'failed';
+  error?: string;
+}
+
+export interface BackupResult {
+  environment: string;
+  database: string;
+  filePath: string;
+  fileName: string;
+  sizeBytes: number;
+  size: string;
+  sha256: string;
+  checksumPath: string;
+  startedAt: string;
+  durationMs: number;
+  notification: NotificationReport;
+}

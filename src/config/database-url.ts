@@ -1,0 +1,93 @@
+import { ConfigError } from './config-error';
+
+/**
+ * A PostgreSQL connection URI split so that its password never reaches a command line,
+ * a log line or Temporal history: pg_dump gets `safeUri` as --dbname and the password
+ * through PGPASSWORD.
+ *
+ * The split follows libpq's own URI grammar (first '@' before any '/' ends the user info,
+ * comma-separated host lists, `?password=` parameters), because pg_dump is a libpq client.
+ * Node-pg's parser is not used: it rejects multi-host URIs that libpq accepts.
+ */
+export interface DatabaseTarget {
+  /** Where it came from, e.g. `DATABASE_URL` or `DATABASE_URL_DEVELOPMENT`. */
+  variable: string;
+  /** The URI without any password: safe for argv, logs and error messages. */
+  safeUri: string;
+  /** Decoded password, or undefined when the URI has none (PGPASSWORD / passfile then apply). */
+  password?: string;
+  /** Database name as libpq would resolve it (path, dbname=, PGDATABASE, user). */
+  database: string;
+}
+
+const SCHEME = /^(postgres(?:ql)?:\/\/)/i;
+
+export function parseDatabaseUrl(
+  raw: string,
+  variable: string,
+  env: NodeJS.ProcessEnv = process.env,
+): DatabaseTarget {
+  const scheme = SCHEME.exec(raw)?.[1];
+  if (!scheme) {
+    throw new ConfigError(variable, 'must be a URI starting with postgresql:// or postgres://');
+  }
+  const rest = raw.slice(scheme.length);
+
+  // libpq: user info is everything before the first '@' that comes before any '/'.
+  const at = firstIndex(rest, '@', '/');
+  const userInfo = at >= 0 ? rest.slice(0, at) : '';
+  const afterUser = at >= 0 ? rest.slice(at + 1) : rest;
+  const colon = userInfo.indexOf(':');
+  const user = decode(colon >= 0 ? userInfo.slice(0, colon) : userInfo, variable, 'user name');
+  let password = colon >= 0 ? decode(userInfo.slice(colon + 1), variable, 'password') : undefined;
+
+  const queryStart = afterUser.indexOf('?');
+  const beforeQuery = queryStart >= 0 ? afterUser.slice(0, queryStart) : afterUser;
+  const query = queryStart >= 0 ? afterUser.slice(queryStart + 1) : '';
+  const slash = beforeQuery.indexOf('/');
+  const hosts = slash >= 0 ? beforeQuery.slice(0, slash) : beforeQuery;
+  const path = slash >= 0 ? decode(beforeQuery.slice(slash + 1), variable, 'database name') : '';
+
+  const keptParams: string[] = [];
+  let dbnameParam: string | undefined;
+  for (const pair of query ? query.split('&') : []) {
+    const eq = pair.indexOf('=');
+    const key = decode(eq >= 0 ? pair.slice(0, eq) : pair, variable, 'parameter name');
+    const value = eq >= 0 ? decode(pair.slice(eq + 1), variable, `parameter ${key}`) : '';
+    if (key === 'password') {
+      password = value;
+      continue;
+    }
+    if (key === 'dbname') dbnameParam = value;
+    keptParams.push(pair);
+  }
+  if (/\s/.test(hosts)) throw new ConfigError(variable, 'host part contains white space');
+
+  const database = path || dbnameParam || env.PGDATABASE || user || env.PGUSER || 'postgres';
+  const userPart = colon >= 0 ? userInfo.slice(0, colon) : userInfo;
+  const safeUri =
+    scheme +
+    (userPart ? `${userPart}@` : '') +
+    hosts +
+    (slash >= 0 ? beforeQuery.slice(slash) : '') +
+    (keptParams.length ? `?${keptParams.join('&')}` : '');
+
+  return { variable, safeUri, password: password || undefined, database };
+}
+
+function firstIndex(text: string, wanted: string, stop: string): number {
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === wanted) return i;
+    if (text[i] === stop) return -1;
+  }
+  return -1;
+}
+
+function decode(text: string, variable: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    // Never echo the text: it may be (part of) the password.
+    throw new ConfigError(variable, `${what} has invalid percent-encoding (encode reserved characters as %XX)`);
+  }
+}

@@ -1,0 +1,120 @@
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { databaseUrlVariableFor, labelProblem } from '../common/label';
+import { isKnownTimeZone } from '../common/timestamp';
+import type { ActivityPolicy } from '../common/types';
+import { ConfigError } from './config-error';
+import { parseDatabaseUrl, type DatabaseTarget } from './database-url';
+import { parseDuration } from './durations';
+
+export { ConfigError } from './config-error';
+export type { DatabaseTarget } from './database-url';
+
+/** Everything a worker needs, read once from the environment and validated at start. */
+export interface WorkerConfig {
+  /** Shared queue: workflows, notifications. */
+  taskQueue: string;
+  /** This process's own queue: file steps of the runs it claims (see worker-specific task queues). */
+  hostTaskQueue: string;
+  backupDir: string;
+  timeZone: string;
+  gzipLevel: number;
+  pgDumpPath: string;
+  slackWebhookUrl?: string;
+  policy: ActivityPolicy;
+  /** DATABASE_URL: the default target. */
+  database: DatabaseTarget;
+  /** DATABASE_URL_<ENV>, keyed by that variable name. */
+  databaseByVariable: Map<string, DatabaseTarget>;
+}
+
+export const DEFAULTS = {
+  taskQueue: 'backups',
+  backupDir: '/tmp',
+  timeZone: 'UTC',
+  gzipLevel: 6,
+  pgDumpPath: 'pg_dump',
+  maximumAttempts: 3,
+  retryInterval: '5m',
+  activityTimeout: '10m',
+  heartbeatTimeout: '30s',
+} as const;
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const rawUrl = nonEmpty(env, 'DATABASE_URL');
+  if (!rawUrl) {
+    throw new ConfigError('DATABASE_URL', 'is required, e.g. postgresql://user@host:5432/dbname (password via the URI, PGPASSWORD or ~/.pgpass)');
+  }
+  const databaseByVariable = new Map<string, DatabaseTarget>();
+  for (const [name, value] of Object.entries(env)) {
+    if (/^DATABASE_URL_[A-Z0-9_]+$/.test(name) && value) {
+      databaseByVariable.set(name, parseDatabaseUrl(value, name, env));
+    }
+  }
+
+  const timeZone = nonEmpty(env, 'BACKUP_TIMEZONE') ?? DEFAULTS.timeZone;
+  if (!isKnownTimeZone(timeZone)) {
+    throw new ConfigError('BACKUP_TIMEZONE', `unknown IANA time zone ${JSON.stringify(timeZone)} (e.g. UTC, Europe/Berlin, Asia/Seoul)`);
+  }
+
+  const taskQueue = nonEmpty(env, 'BACKUP_TASK_QUEUE') ?? DEFAULTS.taskQueue;
+  const backupDir = path.resolve(nonEmpty(env, 'BACKUP_DIR') ?? DEFAULTS.backupDir);
+  const heartbeatTimeoutMs = parseDuration('BACKUP_HEARTBEAT_TIMEOUT', env.BACKUP_HEARTBEAT_TIMEOUT ?? DEFAULTS.heartbeatTimeout);
+  const startToCloseTimeoutMs = parseDuration('BACKUP_ACTIVITY_TIMEOUT', env.BACKUP_ACTIVITY_TIMEOUT ?? DEFAULTS.activityTimeout);
+
+  const slackWebhookUrl = nonEmpty(env, 'SLACK_WEBHOOK_URL');
+  if (slackWebhookUrl && !/^https?:\/\/[^\s]+$/i.test(slackWebhookUrl)) {
+    throw new ConfigError('SLACK_WEBHOOK_URL', 'must be an http(s) URL (the incoming-webhook URL Slack gave you)');
+  }
+
+  return {
+    taskQueue,
+    hostTaskQueue: `${taskQueue}@${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    backupDir,
+    timeZone,
+    gzipLevel: integer(env, 'BACKUP_GZIP_LEVEL', DEFAULTS.gzipLevel, 1, 9),
+    pgDumpPath: nonEmpty(env, 'BACKUP_PG_DUMP') ?? DEFAULTS.pgDumpPath,
+    slackWebhookUrl,
+    policy: {
+      maximumAttempts: integer(env, 'BACKUP_MAX_ATTEMPTS', DEFAULTS.maximumAttempts, 1, 100),
+      retryIntervalMs: parseDuration('BACKUP_RETRY_INTERVAL', env.BACKUP_RETRY_INTERVAL ?? DEFAULTS.retryInterval),
+      startToCloseTimeoutMs,
+      heartbeatTimeoutMs: Math.min(heartbeatTimeoutMs, startToCloseTimeoutMs),
+    },
+    database: parseDatabaseUrl(rawUrl, 'DATABASE_URL', env),
+    databaseByVariable,
+  };
+}
+
+/** The database an environment label backs up: DATABASE_URL_<ENV> if set, else DATABASE_URL. */
+export function databaseFor(config: WorkerConfig, label: string): DatabaseTarget {
+  const problem = labelProblem(label);
+  if (problem) throw new ConfigError('environment', problem);
+  return config.databaseByVariable.get(databaseUrlVariableFor(label)) ?? config.database;
+}
+
+/** Every secret this configuration holds, for redaction. */
+export function secretsOf(config: WorkerConfig): string[] {
+  const targets = [config.database, ...config.databaseByVariable.values()];
+  return [
+    ...targets.map((t) => t.password).filter((p): p is string => !!p),
+    ...(config.slackWebhookUrl ? [config.slackWebhookUrl] : []),
+    ...(process.env.PGPASSWORD ? [process.env.PGPASSWORD] : []),
+  ];
+}
+
+function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `expected a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}

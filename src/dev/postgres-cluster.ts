@@ -1,0 +1,105 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * A private, throwaway PostgreSQL cluster on a free loopback port, for `npm start` and the
+ * tests. Uses Debian's server binaries; when run as root (CI), the server runs as the
+ * `postgres` user because initdb refuses root. Password authentication (scram) over TCP, so
+ * backups exercise the same path as production.
+ */
+export interface ThrowawayCluster {
+  port: number;
+  /** Superuser URL with password, e.g. postgresql://postgres:…@127.0.0.1:PORT/postgres */
+  adminUrl: string;
+  password: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export async function startThrowawayCluster(options: { parentDir?: string } = {}): Promise<ThrowawayCluster> {
+  const bin = findPgBinDir();
+  const root = fs.mkdtempSync(path.join(options.parentDir ?? os.tmpdir(), 'pgbw-cluster-'));
+  const dataDir = path.join(root, 'data');
+  const password = randomBytes(12).toString('hex');
+  const pwFile = path.join(root, 'pw');
+  fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
+
+  const asUser = runAsUser();
+  if (asUser) fs.chownSync(root, asUser.uid, asUser.gid), fs.chownSync(pwFile, asUser.uid, asUser.gid);
+  const run = (cmd: string, args: string[]) =>
+    execFileSync(path.join(bin, cmd), args, { stdio: ['ignore', 'pipe', 'pipe'], ...(asUser ?? {}), cwd: root });
+
+  run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth-host=scram-sha-256', '--auth-local=trust', `--pwfile=${pwFile}`, '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+  fs.rmSync(pwFile);
+
+  const port = await freePort();
+  const settings = [`-p ${port}`, `-k ${root}`, "-c listen_addresses='127.0.0.1'", '-c fsync=off', '-c full_page_writes=off'];
+  run('pg_ctl', ['-D', dataDir, '-l', path.join(root, 'server.log'), '-o', settings.join(' '), '-w', '-t', '60', 'start']);
+
+  return {
+    port,
+    password,
+    dataDir,
+    adminUrl: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`,
+    async stop() {
+      try {
+        run('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+      } finally {
+        fs.rmSync(root, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** PG_BINDIR, else the newest /usr/lib/postgresql/<major>/bin, else `pg_config --bindir`. */
+export function findPgBinDir(): string {
+  if (process.env.PG_BINDIR) return process.env.PG_BINDIR;
+  const debian = '/usr/lib/postgresql';
+  if (fs.existsSync(debian)) {
+    const majors = fs.readdirSync(debian).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a));
+    for (const major of majors) {
+      const dir = path.join(debian, major, 'bin');
+      if (fs.existsSync(path.join(dir, 'initdb'))) return dir;
+    }
+  }
+  try {
+    return execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error('PostgreSQL server binaries not found: install the postgresql package (scripts/install-deps.sh) or set PG_BINDIR');
+  }
+}
+
+function runAsUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid, gid };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Replaces the database in a postgresql:// URL. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${encodeURIComponent(database)}`;
+  return u.toString();
+}
+
+/** Keeps a spawned helper from outliving this process. */
+export function killOnExit(child: ReturnType<typeof spawn>): void {
+  process.once('exit', () => child.kill('SIGKILL'));
+}

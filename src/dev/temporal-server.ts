@@ -1,0 +1,54 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { freePort } from './postgres-cluster';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * The `temporal` CLI to run as a dev server: TEMPORAL_CLI_PATH, else the one
+ * scripts/ensure-temporal.sh built into .tools/bin, else one on PATH. Undefined means "let the
+ * SDK download it" (works only with internet access).
+ */
+export function findTemporalCli(): string | undefined {
+  const candidates = [process.env.TEMPORAL_CLI_PATH, path.join(PROJECT_ROOT, '.tools', 'bin', 'temporal')];
+  for (const candidate of candidates) {
+    if (candidate && fs.existsSync(candidate)) return candidate;
+  }
+  try {
+    return execFileSync('sh', ['-c', 'command -v temporal'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface EmbeddedTemporal {
+  env: TestWorkflowEnvironment;
+  address: string;
+  uiUrl?: string;
+  stop(): Promise<void>;
+}
+
+/** A real Temporal dev server (the `temporal` CLI) on free loopback ports, optionally with its Web UI. */
+export async function startEmbeddedTemporal(options: { ui?: boolean; dbFilename?: string; port?: number } = {}): Promise<EmbeddedTemporal> {
+  const cli = findTemporalCli();
+  const port = options.port ?? (await freePort());
+  const uiPort = options.ui ? await freePort() : undefined;
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      ...(cli ? { executable: { type: 'existing-path' as const, path: cli } } : {}),
+      ip: '127.0.0.1',
+      port,
+      ...(uiPort ? { ui: true, uiPort } : {}),
+      ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
+      extraArgs: ['--log-level', 'error'],
+    },
+  });
+  return {
+    env,
+    address: `127.0.0.1:${port}`,
+    uiUrl: uiPort ? `http://127.0.0.1:${uiPort}` : undefined,
+    stop: () => env.teardown(),
+  };
+}

@@ -1,0 +1,46 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createFileActivities, createSharedActivities } from './activities';
+import type { WorkerConfig } from './config';
+
+export interface BackupWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  config: WorkerConfig;
+  /** A pre-built workflow bundle (tests build it once); otherwise src/workflows is bundled here. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/**
+ * One worker process polls two queues: the shared queue (workflows, notifications) and a
+ * queue of its own, to which each run it starts sends its file steps, so that dump, compress
+ * and stat of one run always happen on the host that holds the file.
+ */
+export async function createBackupWorkers({ connection, namespace, config, workflowBundle }: BackupWorkerOptions): Promise<Worker[]> {
+  const shared = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: config.taskQueue,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    activities: createSharedActivities(config),
+  });
+  const host = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: config.hostTaskQueue,
+    activities: createFileActivities(config),
+    // Backups are I/O- and CPU-heavy: a few at a time per host is plenty.
+    maxConcurrentActivityTaskExecutions: 4,
+  });
+  return [shared, host];
+}
+
+/** Runs the workers until one stops or fails; shuts the others down with it. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  const runs = workers.map((w) => w.run());
+  try {
+    await Promise.race(runs);
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await Promise.allSettled(runs);
+  }
+}

@@ -1,0 +1,123 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  TimeoutFailure,
+  isCancellation,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { FileActivities, SharedActivities } from '../activities';
+import { humanSize } from '../common/human-size';
+import { labelProblem } from '../common/label';
+import { formatTimestamp } from '../common/timestamp';
+import type { ActivityPolicy, BackupResult, BackupSettings, NotificationReport, NotifyInput } from '../common/types';
+
+/** How many hosts a run may try before giving up when the one holding its files disappears. */
+const MAX_HOSTS = 3;
+
+const { resolveSettings } = proxyLocalActivities<SharedActivities>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 5 },
+});
+
+/**
+ * One backup: dump → compress → stat on one host, then notify. The only input is the
+ * environment label; the database URL is resolved by the worker, so no secret enters history.
+ */
+export async function backupDatabase(environment: string): Promise<BackupResult> {
+  const startedAt = workflowInfo().runStartTime;
+  let settings = await resolveSettings();
+  const { notify } = proxyActivities<SharedActivities>(activityOptions(settings.activity));
+
+  try {
+    const problem = labelProblem(environment);
+    if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidEnvironmentLabel');
+    const timestamp = formatTimestamp(startedAt, settings.timeZone);
+
+    for (let host = 1; ; host++) {
+      try {
+        const file = await backUpOnOneHost(settings, environment, timestamp);
+        const notification = await report(notify, {
+          outcome: 'success',
+          environment,
+          fileName: file.fileName,
+          sizeBytes: file.sizeBytes,
+        });
+        // Workflow clock: deterministic, replays identically.
+        return { ...file, environment, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), notification };
+      } catch (err) {
+        if (!hostLost(err) || host >= MAX_HOSTS) throw err;
+        log.warn('the host holding this backup stopped serving its task queue; starting the file steps again on another host', {
+          lostTaskQueue: settings.hostTaskQueue,
+          host,
+        });
+        settings = await resolveSettings();
+      }
+    }
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    await report(notify, { outcome: 'failure', environment: labelProblem(environment) ? '(invalid label)' : environment, error: describe(err) });
+    throw err;
+  }
+}
+
+async function backUpOnOneHost(settings: BackupSettings, environment: string, timestamp: string) {
+  const files = proxyActivities<FileActivities>({
+    ...activityOptions(settings.activity),
+    taskQueue: settings.hostTaskQueue,
+    // A host queue nobody polls means the host is gone: notice it instead of waiting forever.
+    scheduleToStartTimeout: settings.activity.heartbeatTimeoutMs * 2,
+  });
+  const dumped = await files.dump({ environment, timestamp });
+  const compressed = await files.compress({ sqlPath: dumped.sqlPath });
+  const stats = await files.stat({ path: compressed.path });
+  return {
+    database: dumped.database,
+    filePath: compressed.path,
+    fileName: compressed.fileName,
+    sizeBytes: stats.sizeBytes,
+    size: humanSize(stats.sizeBytes),
+    sha256: stats.sha256,
+    checksumPath: stats.checksumPath,
+  };
+}
+
+function activityOptions(policy: ActivityPolicy): ActivityOptions {
+  return {
+    startToCloseTimeout: policy.startToCloseTimeoutMs,
+    heartbeatTimeout: policy.heartbeatTimeoutMs,
+    retry: {
+      maximumAttempts: policy.maximumAttempts,
+      initialInterval: policy.retryIntervalMs,
+      maximumInterval: policy.retryIntervalMs,
+      backoffCoefficient: 1,
+    },
+  };
+}
+
+/** Sends a notification; its failure is reported in the result, never fails the backup. */
+async function report(notify: SharedActivities['notify'], input: NotifyInput): Promise<NotificationReport> {
+  try {
+    return await notify(input);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    return { status: 'failed', error: describe(err) };
+  }
+}
+
+function hostLost(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
+}
+
+/** The innermost message: what actually went wrong, e.g. pg_dump's own words. */
+function describe(err: unknown): string {
+  let current: unknown = err;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  if (err instanceof ActivityFailure && current instanceof TimeoutFailure) {
+    return `${err.activityType} timed out (${current.timeoutType ?? 'timeout'})`;
+  }
+  return current instanceof Error ? current.message : String(current);
+}
