@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh Debian machine: PostgreSQL (server and
+# pg_dump), the Temporal CLI, and the npm packages. Idempotent; skips what is present.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+apt_packages=()
+command -v pg_dump >/dev/null 2>&1 || apt_packages+=(postgresql-client)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql)
+if [ "${#apt_packages[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_packages[@]}" >/dev/null
+fi
+# Debian starts a system cluster on install; the project runs its own on free ports instead.
+
+bash scripts/ensure-temporal.sh >/dev/null
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi

@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { TestProject } from 'vitest/node';
+import { startThrowawayCluster } from '../../src/dev/postgres-cluster';
+import { findTemporalCli, startEmbeddedTemporal } from '../../src/dev/temporal-server';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalUiUrl: string;
+    temporalCli: string;
+    pgAdminUrl: string;
+    pgPort: number;
+    workflowBundlePath: string;
+  }
+}
+
+/** One real Temporal dev server (with its Web UI) and one real PostgreSQL for the whole run. */
+export default async function setup(project: TestProject) {
+  const cli = findTemporalCli();
+  if (!cli) throw new Error('no temporal CLI found: run `bash scripts/install-deps.sh` (it builds one from Go modules)');
+  const runDir = path.resolve(__dirname, '../../.run');
+  fs.mkdirSync(runDir, { recursive: true });
+
+  const [temporal, cluster, bundle] = await Promise.all([
+    startEmbeddedTemporal({ ui: true }),
+    startThrowawayCluster(),
+    bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, '../../src/workflows/index.ts'), logger: quietLogger }),
+  ]);
+  const workflowBundlePath = path.join(runDir, `workflow-bundle-${process.pid}.js`);
+  fs.writeFileSync(workflowBundlePath, bundle.code);
+
+  project.provide('temporalAddress', temporal.address);
+  project.provide('temporalUiUrl', temporal.uiUrl ?? '');
+  project.provide('temporalCli', cli);
+  project.provide('pgAdminUrl', cluster.adminUrl);
+  project.provide('pgPort', cluster.port);
+  project.provide('workflowBundlePath', workflowBundlePath);
+
+  return async () => {
+    await Promise.allSettled([temporal.stop(), cluster.stop()]);
+    fs.rmSync(workflowBundlePath, { force: true });
+  };
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
