@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createFileActivities, createSharedActivities } from './activities';
+import { removeStalePartials } from './activities/stale-files';
 import type { WorkerConfig } from './config';
 
 export interface BackupWorkerOptions {
@@ -16,6 +17,8 @@ export interface BackupWorkerOptions {
  * and stat of one run always happen on the host that holds the file.
  */
 export async function createBackupWorkers({ connection, namespace, config, workflowBundle }: BackupWorkerOptions): Promise<Worker[]> {
+  const removed = await removeStalePartials(config.backupDir);
+  if (removed.length) console.log(`removed partial files left by a crashed worker in ${config.backupDir}: ${removed.join(', ')}`);
   const shared = await Worker.create({
     connection,
     namespace,
@@ -30,6 +33,9 @@ export async function createBackupWorkers({ connection, namespace, config, workf
     activities: createFileActivities(config),
     // Backups are I/O- and CPU-heavy: a few at a time per host is plenty.
     maxConcurrentActivityTaskExecutions: 4,
+    // Heartbeats (progress, and the channel cancellation arrives on) reach the server every
+    // 2 s at most, so a cancelled dump stops within seconds, not 80% of the heartbeat timeout.
+    maxHeartbeatThrottleInterval: '2s',
   });
   return [shared, host];
 }

@@ -1,41 +1,36 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { ConfigError, databaseFor, secretsOf, type WorkerConfig } from '../config';
+import { ConfigError, databaseFor, secretsOf, type DatabaseTarget, type WorkerConfig } from '../config';
 import { redact } from '../config/redact';
 import type { DumpInput, DumpOutput } from '../common/types';
-import { ensureBackupDir, fileIn, openPart, publishPart, removeQuietly } from './files';
+import { claimBackupName } from './claim-name';
+import { ensureBackupDir, publishPart, removeQuietly } from './files';
+import { spawnLibpq } from './libpq-command';
 import { BoundedText, pgDumpFailure } from './pg-dump-errors';
+import { checkFreeSpace } from './preflight';
 import { throwIfCancelled, withHeartbeats } from './progress';
 
 /** Grace period between SIGTERM and SIGKILL when a dump is cancelled. */
 const KILL_GRACE_MS = 3000;
 
 /**
- * `dump`: pg_dump of the whole database, plain SQL, streamed by pg_dump itself straight into
+ * `dump`: pg_dump of the whole database, plain SQL, written by pg_dump itself straight into
  * `<name>.sql.part` (no bytes pass through Node), renamed to `<name>.sql` on success.
  */
 export function makeDump(config: WorkerConfig) {
   return async function dump(input: DumpInput): Promise<DumpOutput> {
-    let target;
-    try {
-      target = databaseFor(config, input.environment);
-    } catch (err) {
-      if (err instanceof ConfigError) throw ApplicationFailure.nonRetryable(err.message, 'ConfigError');
-      throw err;
-    }
-    const baseName = `${fileSafe(target.database)}_${input.environment}_${input.timestamp}`;
+    const target = resolveTarget(config, input.environment);
     await ensureBackupDir(config.backupDir);
-    const sqlPath = fileIn(config.backupDir, `${baseName}.sql`);
-    const { partPath, handle } = await openPart(sqlPath);
+    await checkFreeSpace(config, target);
+    const { baseName, sqlPath, partPath, handle } = await claimBackupName(
+      config.backupDir,
+      `${fileSafe(target.database)}_${input.environment}_${input.timestamp}`,
+    );
     log.info('pg_dump starting', { database: target.database, from: target.variable, file: path.basename(sqlPath) });
 
     let published = false;
     try {
-      await withHeartbeats(
-        async () => ({ step: 'dump', bytes: (await handle.stat()).size }),
-        runPgDump(config, target.safeUri, target.password, handle.fd),
-      );
+      await withHeartbeats(async () => ({ step: 'dump', bytes: (await handle.stat()).size }), runPgDump(config, target, handle.fd));
       const bytes = (await handle.stat()).size;
       await handle.sync();
       await handle.close();
@@ -52,19 +47,20 @@ export function makeDump(config: WorkerConfig) {
   };
 }
 
-function runPgDump(config: WorkerConfig, safeUri: string, password: string | undefined, outFd: number): Promise<void> {
+function resolveTarget(config: WorkerConfig, environment: string): DatabaseTarget {
+  try {
+    return databaseFor(config, environment);
+  } catch (err) {
+    if (err instanceof ConfigError) throw ApplicationFailure.nonRetryable(err.message, 'ConfigError');
+    throw err;
+  }
+}
+
+function runPgDump(config: WorkerConfig, target: DatabaseTarget, outFd: number): Promise<void> {
   const signal = Context.current().cancellationSignal;
-  const secrets = [...secretsOf(config), password];
+  const secrets = [...secretsOf(config), target.password];
   return new Promise<void>((resolve, reject) => {
-    // The password travels only in the child's environment, never in argv (visible in /proc).
-    const child = spawn(config.pgDumpPath, ['--format=plain', '--no-password', `--dbname=${safeUri}`], {
-      env: {
-        ...process.env,
-        ...(password ? { PGPASSWORD: password } : {}),
-        PGAPPNAME: process.env.PGAPPNAME ?? 'pg-backup-workflow',
-      },
-      stdio: ['ignore', outFd, 'pipe'],
-    });
+    const child = spawnLibpq(config.pgDumpPath, ['--format=plain', '--no-password'], target, { stdio: ['ignore', outFd, 'pipe'] });
     const stderr = new BoundedText();
     child.stderr?.on('data', (chunk: Buffer) => stderr.append(chunk));
 
@@ -93,7 +89,7 @@ function runPgDump(config: WorkerConfig, safeUri: string, password: string | und
         return;
       }
       if (code === 0) resolve();
-      else reject(pgDumpFailure(code, exitSignal, redact(stderr.toString(), secrets)));
+      else reject(pgDumpFailure(code, exitSignal, redact(stderr.toString(), secrets), config.backupDir));
     });
   });
 }

@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/activity';
  * Turns pg_dump's (already redacted) stderr into a Temporal failure. Problems that another
  * attempt cannot fix are non-retryable, so a bad password does not wait out three retries.
  */
-export function pgDumpFailure(exitCode: number | null, signal: string | null, stderr: string): ApplicationFailure {
+export function pgDumpFailure(exitCode: number | null, signal: string | null, stderr: string, backupDir: string): ApplicationFailure {
   const detail = stderr.trim() || (signal ? `killed by ${signal}` : 'no message');
   const message = `pg_dump failed (${signal ?? `exit code ${exitCode}`}): ${detail}`;
 
@@ -16,13 +16,21 @@ export function pgDumpFailure(exitCode: number | null, signal: string | null, st
       'PgDumpVersionMismatch',
     );
   }
+  if (/no space left on device/i.test(stderr)) {
+    // Another attempt would fill the disk again; fail now so the alert goes out now.
+    return ApplicationFailure.nonRetryable(`no space left on device in ${backupDir}: ${detail}`, 'NoSpaceLeft');
+  }
+  if (exitCode === 127 && /failed to execute/i.test(stderr)) {
+    return ApplicationFailure.nonRetryable(`pg_dump could not be started: ${detail} (install PostgreSQL client tools or set BACKUP_PG_DUMP)`, 'PgDumpMissing');
+  }
   const permanent = [
     /password authentication failed/i,
     /no password supplied/i,
     /database "[^"]*" does not exist/i,
     /role "[^"]*" does not exist/i,
+    /could not translate host name/i,
     /permission denied/i,
-    /invalid (?:URI|connection option|sslmode)/i,
+    /invalid (?:URI|connection option|sslmode|integer value)/i,
   ];
   if (permanent.some((pattern) => pattern.test(stderr))) {
     return ApplicationFailure.nonRetryable(message, 'PgDumpConfiguration');

@@ -21,6 +21,8 @@ export interface WorkerConfig {
   timeZone: string;
   gzipLevel: number;
   pgDumpPath: string;
+  /** Free space a dump needs, as a multiple of the database's size; 0 skips the check. */
+  freeSpaceFactor: number;
   slackWebhookUrl?: string;
   policy: ActivityPolicy;
   /** DATABASE_URL: the default target. */
@@ -39,6 +41,7 @@ export const DEFAULTS = {
   retryInterval: '5m',
   activityTimeout: '10m',
   heartbeatTimeout: '30s',
+  freeSpaceFactor: 1,
 } as const;
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -75,6 +78,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     timeZone,
     gzipLevel: integer(env, 'BACKUP_GZIP_LEVEL', DEFAULTS.gzipLevel, 1, 9),
     pgDumpPath: nonEmpty(env, 'BACKUP_PG_DUMP') ?? DEFAULTS.pgDumpPath,
+    freeSpaceFactor: factor(env, 'BACKUP_FREE_SPACE_FACTOR', DEFAULTS.freeSpaceFactor),
     slackWebhookUrl,
     policy: {
       maximumAttempts: integer(env, 'BACKUP_MAX_ATTEMPTS', DEFAULTS.maximumAttempts, 1, 100),
@@ -107,6 +111,16 @@ export function secretsOf(config: WorkerConfig): string[] {
 function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = env[name]?.trim();
   return value ? value : undefined;
+}
+
+function factor(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0 || value > 100) {
+    throw new ConfigError(name, `expected a number from 0 (off) to 100, got ${JSON.stringify(raw)}`);
+  }
+  return value;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

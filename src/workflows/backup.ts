@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   TimeoutFailure,
@@ -6,6 +7,7 @@ import {
   log,
   proxyActivities,
   proxyLocalActivities,
+  upsertMemo,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
@@ -36,6 +38,7 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
     const problem = labelProblem(environment);
     if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidEnvironmentLabel');
     const timestamp = formatTimestamp(startedAt, settings.timeZone);
+    const lostTaskQueues: string[] = [];
 
     for (let host = 1; ; host++) {
       try {
@@ -54,6 +57,9 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
           lostTaskQueue: settings.hostTaskQueue,
           host,
         });
+        lostTaskQueues.push(settings.hostTaskQueue);
+        // Recorded in history (and shown in the Web UI) so the move is never silent.
+        upsertMemo({ lostTaskQueues });
         settings = await resolveSettings();
       }
     }
@@ -70,6 +76,8 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
     taskQueue: settings.hostTaskQueue,
     // A host queue nobody polls means the host is gone: notice it instead of waiting forever.
     scheduleToStartTimeout: settings.activity.heartbeatTimeoutMs * 2,
+    // On cancel, wait until the step has stopped pg_dump and removed its partial file.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
   const dumped = await files.dump({ environment, timestamp });
   const compressed = await files.compress({ sqlPath: dumped.sqlPath });

@@ -1,0 +1,44 @@
+import fs from 'node:fs/promises';
+import { ApplicationFailure, log } from '@temporalio/activity';
+import type { DatabaseTarget, WorkerConfig } from '../config';
+import { humanSize } from '../common/human-size';
+import { psqlBeside, spawnLibpq } from './libpq-command';
+
+/**
+ * Fails fast, before any byte is written, when the backup directory clearly cannot hold the
+ * dump: free space must be at least BACKUP_FREE_SPACE_FACTOR × pg_database_size().
+ * When the size cannot be read (e.g. the server is down), the check is skipped and pg_dump
+ * reports the real problem in its own words.
+ */
+export async function checkFreeSpace(config: WorkerConfig, target: DatabaseTarget): Promise<void> {
+  if (config.freeSpaceFactor === 0) return;
+  const databaseBytes = await databaseSize(config, target);
+  if (databaseBytes === undefined) return;
+  const stats = await fs.statfs(config.backupDir);
+  const free = stats.bavail * stats.bsize;
+  const needed = Math.ceil(databaseBytes * config.freeSpaceFactor);
+  if (free < needed) {
+    throw ApplicationFailure.nonRetryable(
+      `not enough free space in ${config.backupDir}: ${humanSize(free)} free, the database ${target.database} is ` +
+        `${humanSize(databaseBytes)} and BACKUP_FREE_SPACE_FACTOR=${config.freeSpaceFactor} asks for ${humanSize(needed)}`,
+      'InsufficientSpace',
+    );
+  }
+}
+
+function databaseSize(config: WorkerConfig, target: DatabaseTarget): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const child = spawnLibpq(psqlBeside(config.pgDumpPath), ['-XAtq', '-c', 'SELECT pg_database_size(current_database())'], target, {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 30_000,
+    });
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', () => resolve(undefined));
+    child.on('close', (code) => {
+      const bytes = Number(out.trim());
+      if (code !== 0 || !Number.isFinite(bytes)) log.info('free-space check skipped: could not read the database size');
+      resolve(code === 0 && Number.isFinite(bytes) ? bytes : undefined);
+    });
+  });
+}
