@@ -20,7 +20,7 @@ export interface TestWorker {
  * A real backup worker against the shared dev server, configured exactly as production is:
  * through environment variables (here with short retry intervals), on a task queue of its own.
  */
-export async function startTestWorker(env: Record<string, string | undefined>): Promise<TestWorker> {
+export async function startTestWorker(env: Record<string, string | undefined>, options: { address?: string } = {}): Promise<TestWorker> {
   const backupDir = env.BACKUP_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pgbw-backups-'));
   const config = loadWorkerConfig({
     BACKUP_TASK_QUEUE: `test-${randomUUID().slice(0, 8)}`,
@@ -31,7 +31,7 @@ export async function startTestWorker(env: Record<string, string | undefined>): 
     ...env,
     BACKUP_DIR: backupDir,
   });
-  const address = inject('temporalAddress');
+  const address = options.address ?? inject('temporalAddress');
   const nativeConnection = await NativeConnection.connect({ address });
   const workers = await createBackupWorkers({
     connection: nativeConnection,
