@@ -8,6 +8,7 @@ import { CancelledFailure } from '@temporalio/common';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { removeStalePartials } from '../src/activities/stale-files';
+import { deleteBackupSchedules, loadScheduleConfig, triggerBackupSchedules, upsertBackupSchedules } from '../src/schedule/manage';
 import type { BackupResult } from '../src/common/types';
 import { withDatabase } from '../src/dev/postgres-cluster';
 import { startEmbeddedTemporal } from '../src/dev/temporal-server';
@@ -254,6 +255,31 @@ describe('bad configuration and input', () => {
 });
 
 describe('overlap', () => {
+  it('a schedule trigger while a run of that schedule is still going is skipped', async () => {
+    const w = await startTestWorker({ DATABASE_URL: source.url });
+    const scheduleConfig = loadScheduleConfig({ BACKUP_SCHEDULE_ID: `overlap-${randomUUID().slice(0, 8)}`, BACKUP_TASK_QUEUE: w.config.taskQueue });
+    const lock = await lockTable(source.url, 'orders');
+    try {
+      const [scheduleId] = await upsertBackupSchedules(w.client, scheduleConfig);
+      await triggerBackupSchedules(w.client, scheduleConfig);
+      await waitFor('the first run to be dumping', () => partialFiles(w.backupDir).length === 1);
+      await triggerBackupSchedules(w.client, scheduleConfig); // while the first is still running
+      const description = await waitFor('the skip to be counted', async () => {
+        const d = await w.client.schedule.getHandle(scheduleId).describe();
+        return d.info.numActionsSkippedOverlap > 0 && d;
+      });
+      expect(description.info.recentActions).toHaveLength(1);
+      await lock.release();
+      const run = description.info.recentActions[0].action.workflow;
+      await w.client.workflow.getHandle(run.workflowId).result();
+      expect(fs.readdirSync(w.backupDir).filter((f) => f.endsWith('.sql.gz'))).toHaveLength(1);
+    } finally {
+      await lock.release();
+      await deleteBackupSchedules(w.client, scheduleConfig).catch(() => undefined);
+      await w.stop();
+    }
+  });
+
   it('two runs of one label in the same second write two different files', async () => {
     const w = await startTestWorker({ DATABASE_URL: source.url });
     const lock = await lockTable(source.url, 'orders');
