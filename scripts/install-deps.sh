@@ -8,6 +8,8 @@ cd "$root"
 apt_packages=()
 command -v pg_dump >/dev/null 2>&1 || apt_packages+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql)
+# The Web UI test drives Debian's Chromium through playwright-core (no browser download).
+[ -x /usr/bin/chromium ] || apt_packages+=(chromium)
 if [ "${#apt_packages[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq
