@@ -75,15 +75,16 @@ describe('a successful backup', () => {
       sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
       size: expect.stringMatching(/^\d+\.\d\d (KB|MB)$/),
       notification: { status: 'sent' },
+      verification: { verified: true, tables: 3, rows: 42_000 }, // 2,000 customers + 20,000 orders + 20,000 reviews
     });
     expect(Date.parse(result.startedAt)).not.toBeNaN();
     expect(result.durationMs).toBeGreaterThan(0);
   });
 
-  it('shows the four activities in order in history, each with the configured retry policy and timeout', async () => {
+  it('shows the steps in order in history, each with the configured retry policy and timeout', async () => {
     const history = await worker.client.workflow.getHandle(workflowId).fetchHistory();
     const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
-    expect(scheduled.map((a) => a.activityType?.name)).toEqual(['dump', 'compress', 'stat', 'notify']);
+    expect(scheduled.map((a) => a.activityType?.name)).toEqual(['dump', 'compress', 'verify', 'stat', 'notify']);
     for (const a of scheduled) {
       expect(Number(a.startToCloseTimeout?.seconds)).toBe(60); // BACKUP_ACTIVITY_TIMEOUT=60s in the test worker
       expect(a.retryPolicy?.maximumAttempts).toBe(3);
@@ -92,13 +93,16 @@ describe('a successful backup', () => {
       expect(a.retryPolicy?.backoffCoefficient).toBe(1);
     }
     // File steps ran on the worker's own queue; notify on the shared one.
-    expect(scheduled.slice(0, 3).every((a) => a.taskQueue?.name === worker.config.hostTaskQueue)).toBe(true);
-    expect(scheduled[3].taskQueue?.name).toBe(worker.config.taskQueue);
+    expect(scheduled.slice(0, 4).every((a) => a.taskQueue?.name === worker.config.hostTaskQueue)).toBe(true);
+    expect(scheduled[4].taskQueue?.name).toBe(worker.config.taskQueue);
   });
 
   it('sent exactly the success message to Slack', () => {
     const texts = slack.received.map((r) => r.json.text);
-    expect(texts).toContain(`✅ Database backup completed successfully\n• Environment: production\n• File: ${result.fileName}\n• Size: ${result.size}`);
+    expect(texts).toContain(
+      `✅ Database backup completed successfully\n• Environment: production\n• File: ${result.fileName}\n• Size: ${result.size}\n` +
+        `• Verified: restored and compared, 3 tables and ${result.verification!.rows.toLocaleString('en-US')} rows match`,
+    );
   });
 });
 
@@ -160,7 +164,13 @@ describe('a password with special characters', () => {
 
     const before = slack.received.length;
     const logsBefore = workerLogs.length;
-    const special = await startTestWorker({ DATABASE_URL: databaseUrl, SLACK_WEBHOOK_URL: slack.url, BACKUP_PG_DUMP: wrapper });
+    const special = await startTestWorker({
+      DATABASE_URL: databaseUrl,
+      SLACK_WEBHOOK_URL: slack.url,
+      BACKUP_PG_DUMP: wrapper,
+      // A read-only role cannot create the scratch database: verification uses another role.
+      BACKUP_VERIFY_DATABASE_URL: inject('pgAdminUrl'),
+    });
     try {
       const handle = await startBackup(special, 'production');
       const result: BackupResult = await handle.result();

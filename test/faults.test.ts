@@ -316,7 +316,7 @@ describe('secrets', () => {
     await sql(inject('pgAdminUrl'), `CREATE ROLE secret_user LOGIN PASSWORD ${pg.escapeLiteral(PASSWORD)} IN ROLE pg_read_all_data`);
     const admin = new URL(inject('pgAdminUrl'));
     const url = `postgresql://secret_user:${encodeURIComponent(PASSWORD)}@${admin.host}/${source.name}`;
-    const w = await startTestWorker({ DATABASE_URL: url });
+    const w = await startTestWorker({ DATABASE_URL: url, BACKUP_VERIFY_DATABASE_URL: inject('pgAdminUrl') });
     const lock = await lockTable(source.url, 'orders');
     try {
       const handle = await startBackup(w, 'production');

@@ -9,6 +9,7 @@ import { spawnLibpq } from './libpq-command';
 import { BoundedText, pgDumpFailure } from './pg-dump-errors';
 import { checkFreeSpace } from './preflight';
 import { throwIfCancelled, withHeartbeats } from './progress';
+import { SnapshotSession, type RowCounts } from './snapshot-session';
 
 /** Grace period between SIGTERM and SIGKILL when a dump is cancelled. */
 const KILL_GRACE_MS = 3000;
@@ -28,17 +29,25 @@ export function makeDump(config: WorkerConfig) {
     );
     log.info('pg_dump starting', { database: target.database, from: target.variable, file: path.basename(sqlPath) });
 
+    // With verification on, the dump and the source row counts share one exported snapshot.
+    const session = config.verify.enabled ? new SnapshotSession(config.pgDumpPath, target) : undefined;
+    const snapshot = await session?.exportSnapshot().catch(() => undefined);
+    const counting = snapshot ? session!.rowCounts() : undefined;
+    counting?.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+
     let published = false;
     try {
-      await withHeartbeats(async () => ({ step: 'dump', bytes: (await handle.stat()).size }), runPgDump(config, target, handle.fd));
+      await withHeartbeats(async () => ({ step: 'dump', bytes: (await handle.stat()).size }), runPgDump(config, target, handle.fd, snapshot));
+      const rowCounts = await sourceRowCounts(config, target, session, counting);
       const bytes = (await handle.stat()).size;
       await handle.sync();
       await handle.close();
       await publishPart(partPath, sqlPath);
       published = true;
       log.info('pg_dump finished', { file: path.basename(sqlPath), bytes });
-      return { database: target.database, baseName, sqlPath, bytes };
+      return { database: target.database, baseName, sqlPath, bytes, rowCounts };
     } finally {
+      session?.kill();
       if (!published) {
         await handle.close().catch(() => undefined);
         await removeQuietly(partPath);
@@ -56,11 +65,30 @@ function resolveTarget(config: WorkerConfig, environment: string): DatabaseTarge
   }
 }
 
-function runPgDump(config: WorkerConfig, target: DatabaseTarget, outFd: number): Promise<void> {
+/** The counts taken in the dump's snapshot; the session must have worked if pg_dump did. */
+async function sourceRowCounts(
+  config: WorkerConfig,
+  target: DatabaseTarget,
+  session: SnapshotSession | undefined,
+  counting: Promise<RowCounts> | undefined,
+): Promise<RowCounts | undefined> {
+  if (!session) return undefined;
+  try {
+    if (!counting) throw new Error('no snapshot was exported');
+    const counts = await counting;
+    await session.close();
+    return counts;
+  } catch (err) {
+    const detail = redact(`${(err as Error).message} ${session.errors()}`, [...secretsOf(config), target.password]);
+    throw ApplicationFailure.retryable(`could not count rows in the dump's snapshot for verification: ${detail.trim()}`, 'SnapshotSessionFailed');
+  }
+}
+
+function runPgDump(config: WorkerConfig, target: DatabaseTarget, outFd: number, snapshot: string | undefined): Promise<void> {
   const signal = Context.current().cancellationSignal;
   const secrets = [...secretsOf(config), target.password];
   return new Promise<void>((resolve, reject) => {
-    const child = spawnLibpq(config.pgDumpPath, ['--format=plain', '--no-password'], target, { stdio: ['ignore', outFd, 'pipe'] });
+    const child = spawnLibpq(config.pgDumpPath, ['--format=plain', '--no-password', ...(snapshot ? [`--snapshot=${snapshot}`] : [])], target, { stdio: ['ignore', outFd, 'pipe'] });
     const stderr = new BoundedText();
     child.stderr?.on('data', (chunk: Buffer) => stderr.append(chunk));
 

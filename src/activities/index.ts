@@ -4,10 +4,11 @@ import { makeDump } from './dump';
 import { makeNotify } from './notify';
 import { makeResolveSettings } from './settings';
 import { stat } from './stat';
+import { makeVerify } from './verify';
 
 /** Steps that touch the backup file: served on this host's own task queue only. */
 export function createFileActivities(config: WorkerConfig) {
-  return { dump: makeDump(config), compress: makeCompress(config), stat };
+  return { dump: makeDump(config), compress: makeCompress(config), verify: makeVerify(config), stat };
 }
 
 /** Steps any worker can run: served on the shared task queue. */

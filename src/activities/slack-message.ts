@@ -9,6 +9,9 @@ export function slackText(input: NotifyInput): string {
       `• Environment: ${escape(input.environment)}`,
       `• File: ${escape(input.fileName)}`,
       `• Size: ${humanSize(input.sizeBytes)}`,
+      ...(input.verification
+        ? [`• Verified: restored and compared, ${input.verification.tables} tables and ${input.verification.rows.toLocaleString('en-US')} rows match`]
+        : []),
     ].join('\n');
   }
   return ['🔴 Database backup failed', `• Environment: ${escape(input.environment)}`, `• Error: ${escape(input.error)}`].join('\n');

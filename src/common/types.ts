@@ -6,6 +6,8 @@ export interface BackupSettings {
   /** Task queue served only by the worker process that ran this local activity: file steps go there. */
   hostTaskQueue: string;
   activity: ActivityPolicy;
+  /** Restore-test each backup in a scratch database (BACKUP_VERIFY). */
+  verify: boolean;
 }
 
 export interface ActivityPolicy {
@@ -26,6 +28,8 @@ export interface DumpOutput {
   baseName: string;
   sqlPath: string;
   bytes: number;
+  /** `schema.table` → rows, counted in the snapshot pg_dump used (when verification is on). */
+  rowCounts?: Record<string, number>;
 }
 
 export interface CompressInput {
@@ -39,6 +43,18 @@ export interface CompressOutput {
   bytesOut: number;
 }
 
+export interface VerifyInput {
+  environment: string;
+  path: string;
+  rowCounts: Record<string, number>;
+}
+
+export interface VerifyOutput {
+  verified: true;
+  tables: number;
+  rows: number;
+}
+
 export interface StatInput {
   path: string;
 }
@@ -50,7 +66,7 @@ export interface StatOutput {
 }
 
 export type NotifyInput =
-  | { outcome: 'success'; environment: string; fileName: string; sizeBytes: number }
+  | { outcome: 'success'; environment: string; fileName: string; sizeBytes: number; verification?: VerifyOutput }
   | { outcome: 'failure'; environment: string; error: string };
 
 export interface NotifyOutput {
@@ -71,6 +87,8 @@ export interface BackupResult {
   size: string;
   sha256: string;
   checksumPath: string;
+  /** Present when the backup was restored into a scratch database and its row counts matched. */
+  verification?: VerifyOutput;
   startedAt: string;
   durationMs: number;
   notification: NotificationReport;

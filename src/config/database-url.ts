@@ -91,3 +91,17 @@ function decode(text: string, variable: string, what: string): string {
     throw new ConfigError(variable, `${what} has invalid percent-encoding (encode reserved characters as %XX)`);
   }
 }
+
+/** The same connection pointed at another database (for the scratch database of a restore test). */
+export function withDatabaseName(target: DatabaseTarget, database: string): DatabaseTarget {
+  const scheme = SCHEME.exec(target.safeUri)![1];
+  const rest = target.safeUri.slice(scheme.length);
+  const queryStart = rest.indexOf('?');
+  const beforeQuery = queryStart >= 0 ? rest.slice(0, queryStart) : rest;
+  const params = (queryStart >= 0 ? rest.slice(queryStart + 1).split('&') : []).filter((p) => p && !p.startsWith('dbname='));
+  const at = firstIndex(beforeQuery, '@', '/');
+  const slash = beforeQuery.indexOf('/', at + 1);
+  const authority = slash >= 0 ? beforeQuery.slice(0, slash) : beforeQuery;
+  const safeUri = `${scheme}${authority}/${encodeURIComponent(database)}${params.length ? `?${params.join('&')}` : ''}`;
+  return { ...target, safeUri, database };
+}

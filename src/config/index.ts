@@ -25,6 +25,11 @@ export interface WorkerConfig {
   freeSpaceFactor: number;
   slackWebhookUrl?: string;
   policy: ActivityPolicy;
+  verify: {
+    enabled: boolean;
+    /** Server for the scratch database; undefined means the source's own server. */
+    server?: DatabaseTarget;
+  };
   /** DATABASE_URL: the default target. */
   database: DatabaseTarget;
   /** DATABASE_URL_<ENV>, keyed by that variable name. */
@@ -88,6 +93,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     },
     database: parseDatabaseUrl(rawUrl, 'DATABASE_URL', env),
     databaseByVariable,
+    verify: {
+      enabled: flag(env, 'BACKUP_VERIFY', true),
+      server: nonEmpty(env, 'BACKUP_VERIFY_DATABASE_URL') ? parseDatabaseUrl(env.BACKUP_VERIFY_DATABASE_URL!.trim(), 'BACKUP_VERIFY_DATABASE_URL', env) : undefined,
+    },
   };
 }
 
@@ -100,7 +109,7 @@ export function databaseFor(config: WorkerConfig, label: string): DatabaseTarget
 
 /** Every secret this configuration holds, for redaction. */
 export function secretsOf(config: WorkerConfig): string[] {
-  const targets = [config.database, ...config.databaseByVariable.values()];
+  const targets = [config.database, ...config.databaseByVariable.values(), ...(config.verify.server ? [config.verify.server] : [])];
   return [
     ...targets.map((t) => t.password).filter((p): p is string => !!p),
     ...(config.slackWebhookUrl ? [config.slackWebhookUrl] : []),
@@ -111,6 +120,14 @@ export function secretsOf(config: WorkerConfig): string[] {
 function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = env[name]?.trim();
   return value ? value : undefined;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = nonEmpty(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
 }
 
 function factor(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -26,7 +26,7 @@ const { resolveSettings } = proxyLocalActivities<SharedActivities>({
 });
 
 /**
- * One backup: dump → compress → stat on one host, then notify. The only input is the
+ * One backup: dump → compress → verify → stat on one host, then notify. The only input is the
  * environment label; the database URL is resolved by the worker, so no secret enters history.
  */
 export async function backupDatabase(environment: string): Promise<BackupResult> {
@@ -48,6 +48,7 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
           environment,
           fileName: file.fileName,
           sizeBytes: file.sizeBytes,
+          verification: file.verification,
         });
         // Workflow clock: deterministic, replays identically.
         return { ...file, environment, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), notification };
@@ -81,6 +82,9 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
   });
   const dumped = await files.dump({ environment, timestamp });
   const compressed = await files.compress({ sqlPath: dumped.sqlPath });
+  const verification = settings.verify
+    ? await files.verify({ environment, path: compressed.path, rowCounts: dumped.rowCounts ?? {} })
+    : undefined;
   const stats = await files.stat({ path: compressed.path });
   return {
     database: dumped.database,
@@ -90,6 +94,7 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
     size: humanSize(stats.sizeBytes),
     sha256: stats.sha256,
     checksumPath: stats.checksumPath,
+    verification,
   };
 }
 
