@@ -37,6 +37,8 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
   try {
     const problem = labelProblem(environment);
     if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidEnvironmentLabel');
+    // Visible in workflow lists: lets the freshness check and `npm run backups` find runs by label.
+    upsertMemo({ environment });
     const timestamp = formatTimestamp(startedAt, settings.timeZone);
     const lostTaskQueues: string[] = [];
 
