@@ -70,9 +70,9 @@ describe('restore verification', () => {
     });
 
     it('fails loudly, non-retryably, when the counts differ', async () => {
-      const error = await new MockActivityEnvironment()
+      const error: ApplicationFailure = await new MockActivityEnvironment()
         .run(makeVerify(config()), { environment: 'production', path: gzFile, rowCounts: { ...counts, 'public.orders': 19_999 } })
-        .catch((err: ApplicationFailure) => err);
+        .then(() => undefined as never, (err: ApplicationFailure) => err);
       expect(error).toBeInstanceOf(ApplicationFailure);
       expect(error.nonRetryable).toBe(true);
       expect(error.message).toBe('verification failed: the restored backup differs from the source: public.orders: 19999 rows in the source, 20000 restored');
@@ -83,9 +83,9 @@ describe('restore verification', () => {
       const truncated = gzFile.replace('.sql.gz', '_truncated.sql.gz');
       const bytes = fs.readFileSync(gzFile);
       fs.writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
-      const error = await new MockActivityEnvironment()
+      const error: ApplicationFailure = await new MockActivityEnvironment()
         .run(makeVerify(config()), { environment: 'production', path: truncated, rowCounts: counts })
-        .catch((err: ApplicationFailure) => err);
+        .then(() => undefined as never, (err: ApplicationFailure) => err);
       expect(error).toBeInstanceOf(ApplicationFailure);
       expect(error.nonRetryable).toBe(true);
       expect(error.message).toMatch(/^verification failed: (the backup file is corrupt or truncated: unexpected end of file|restoring the backup failed)/);
