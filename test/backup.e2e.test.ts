@@ -84,7 +84,7 @@ describe('a successful backup', () => {
   it('shows the steps in order in history, each with the configured retry policy and timeout', async () => {
     const history = await worker.client.workflow.getHandle(workflowId).fetchHistory();
     const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
-    expect(scheduled.map((a) => a.activityType?.name)).toEqual(['dump', 'compress', 'verify', 'stat', 'notify']);
+    expect(scheduled.map((a) => a.activityType?.name)).toEqual(['dump', 'compress', 'verify', 'stat', 'prune', 'notify']);
     for (const a of scheduled) {
       expect(Number(a.startToCloseTimeout?.seconds)).toBe(60); // BACKUP_ACTIVITY_TIMEOUT=60s in the test worker
       expect(a.retryPolicy?.maximumAttempts).toBe(3);
@@ -93,8 +93,8 @@ describe('a successful backup', () => {
       expect(a.retryPolicy?.backoffCoefficient).toBe(1);
     }
     // File steps ran on the worker's own queue; notify on the shared one.
-    expect(scheduled.slice(0, 4).every((a) => a.taskQueue?.name === worker.config.hostTaskQueue)).toBe(true);
-    expect(scheduled[4].taskQueue?.name).toBe(worker.config.taskQueue);
+    expect(scheduled.slice(0, 5).every((a) => a.taskQueue?.name === worker.config.hostTaskQueue)).toBe(true);
+    expect(scheduled[5].taskQueue?.name).toBe(worker.config.taskQueue);
   });
 
   it('sent exactly the success message to Slack', () => {

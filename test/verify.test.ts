@@ -101,7 +101,7 @@ describe('restore verification', () => {
       expect(result.verification).toBeUndefined();
       const history = await handle.fetchHistory();
       const steps = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
-      expect(steps).toEqual(['dump', 'compress', 'stat', 'notify']);
+      expect(steps).toEqual(['dump', 'compress', 'stat', 'prune', 'notify']);
     } finally {
       await w.stop();
     }

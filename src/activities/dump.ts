@@ -2,6 +2,7 @@ import path from 'node:path';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { ConfigError, databaseFor, secretsOf, type DatabaseTarget, type WorkerConfig } from '../config';
 import { redact } from '../config/redact';
+import { fileSafeName } from '../common/file-name';
 import type { DumpInput, DumpOutput } from '../common/types';
 import { claimBackupName } from './claim-name';
 import { ensureBackupDir, publishPart, removeQuietly } from './files';
@@ -25,7 +26,7 @@ export function makeDump(config: WorkerConfig) {
     await checkFreeSpace(config, target);
     const { baseName, sqlPath, partPath, handle } = await claimBackupName(
       config.backupDir,
-      `${fileSafe(target.database)}_${input.environment}_${input.timestamp}`,
+      `${fileSafeName(target.database)}_${input.environment}_${input.timestamp}`,
     );
     log.info('pg_dump starting', { database: target.database, from: target.variable, file: path.basename(sqlPath) });
 
@@ -120,9 +121,4 @@ function runPgDump(config: WorkerConfig, target: DatabaseTarget, outFd: number, 
       else reject(pgDumpFailure(code, exitSignal, redact(stderr.toString(), secrets), config.backupDir));
     });
   });
-}
-
-/** Database names may hold any character; only these reach a file name (others become '_'). */
-function fileSafe(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_');
 }

@@ -5,10 +5,11 @@ import { makeNotify } from './notify';
 import { makeResolveSettings } from './settings';
 import { stat } from './stat';
 import { makeVerify } from './verify';
+import { makePrune } from './prune';
 
 /** Steps that touch the backup file: served on this host's own task queue only. */
 export function createFileActivities(config: WorkerConfig) {
-  return { dump: makeDump(config), compress: makeCompress(config), verify: makeVerify(config), stat };
+  return { dump: makeDump(config), compress: makeCompress(config), verify: makeVerify(config), stat, prune: makePrune(config) };
 }
 
 /** Steps any worker can run: served on the shared task queue. */

@@ -8,6 +8,8 @@ export interface BackupSettings {
   activity: ActivityPolicy;
   /** Restore-test each backup in a scratch database (BACKUP_VERIFY). */
   verify: boolean;
+  /** Apply the retention policy after each successful backup (BACKUP_KEEP_LAST > 0). */
+  prune: boolean;
 }
 
 export interface ActivityPolicy {
@@ -55,6 +57,19 @@ export interface VerifyOutput {
   rows: number;
 }
 
+export interface PruneInput {
+  environment: string;
+  database: string;
+  /** The file this run made: never removed. */
+  keep: string;
+}
+
+export interface PruneOutput {
+  target: string;
+  kept: number;
+  removed: string[];
+}
+
 export interface StatInput {
   path: string;
 }
@@ -89,6 +104,8 @@ export interface BackupResult {
   checksumPath: string;
   /** Present when the backup was restored into a scratch database and its row counts matched. */
   verification?: VerifyOutput;
+  /** What retention removed after this backup succeeded. */
+  pruned?: PruneOutput;
   startedAt: string;
   durationMs: number;
   notification: NotificationReport;

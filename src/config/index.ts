@@ -7,6 +7,8 @@ import type { ActivityPolicy } from '../common/types';
 import { ConfigError } from './config-error';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url';
 import { parseDuration } from './durations';
+import { loadRetentionPolicy } from './retention';
+import type { RetentionPolicy } from '../retention/plan';
 
 export { ConfigError } from './config-error';
 export type { DatabaseTarget } from './database-url';
@@ -25,6 +27,8 @@ export interface WorkerConfig {
   freeSpaceFactor: number;
   slackWebhookUrl?: string;
   policy: ActivityPolicy;
+  /** Retention; `last: 0` turns pruning off. */
+  retention: RetentionPolicy;
   verify: {
     enabled: boolean;
     /** Server for the scratch database; undefined means the source's own server. */
@@ -93,6 +97,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     },
     database: parseDatabaseUrl(rawUrl, 'DATABASE_URL', env),
     databaseByVariable,
+    retention: loadRetentionPolicy(env),
     verify: {
       enabled: flag(env, 'BACKUP_VERIFY', true),
       server: nonEmpty(env, 'BACKUP_VERIFY_DATABASE_URL') ? parseDatabaseUrl(env.BACKUP_VERIFY_DATABASE_URL!.trim(), 'BACKUP_VERIFY_DATABASE_URL', env) : undefined,

@@ -26,7 +26,7 @@ const { resolveSettings } = proxyLocalActivities<SharedActivities>({
 });
 
 /**
- * One backup: dump → compress → verify → stat on one host, then notify. The only input is the
+ * One backup: dump → compress → verify → stat → prune on one host, then notify. The only input is the
  * environment label; the database URL is resolved by the worker, so no secret enters history.
  */
 export async function backupDatabase(environment: string): Promise<BackupResult> {
@@ -88,6 +88,8 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
     ? await files.verify({ environment, path: compressed.path, rowCounts: dumped.rowCounts ?? {} })
     : undefined;
   const stats = await files.stat({ path: compressed.path });
+  // Only reached when every step above succeeded: a failed run never prunes.
+  const pruned = settings.prune ? await files.prune({ environment, database: dumped.database, keep: compressed.fileName }) : undefined;
   return {
     database: dumped.database,
     filePath: compressed.path,
@@ -97,6 +99,7 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
     sha256: stats.sha256,
     checksumPath: stats.checksumPath,
     verification,
+    pruned,
   };
 }
 

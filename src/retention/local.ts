@@ -1,0 +1,25 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileSafeName } from '../common/file-name';
+import { backupNamePattern, parseBackupNames, planRetention, type RetentionPolicy } from './plan';
+
+export interface LocalPrunePlan {
+  directory: string;
+  keep: string[];
+  remove: string[];
+}
+
+/** The retention plan for one database and label in a directory (nothing is removed). */
+export async function planLocalPrune(directory: string, database: string, label: string, policy: RetentionPolicy, alwaysKeep: string[] = []): Promise<LocalPrunePlan> {
+  const names = await fs.readdir(directory).catch(() => [] as string[]);
+  const backups = parseBackupNames(names, backupNamePattern(fileSafeName(database), label));
+  return { directory, ...planRetention(backups, policy, alwaysKeep) };
+}
+
+/** Removes what the plan says, each backup with its `.sha256` sidecar. */
+export async function applyLocalPrune(plan: LocalPrunePlan): Promise<void> {
+  for (const name of plan.remove) {
+    await fs.rm(path.join(plan.directory, name), { force: true });
+    await fs.rm(path.join(plan.directory, `${name}.sha256`), { force: true });
+  }
+}

@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { BackupResult } from '../src/common/types';
+import { pruneCli } from '../src/prune';
+import { backupNamePattern, isoWeek, parseBackupNames, planRetention } from '../src/retention/plan';
+import { startBackup, startTestWorker } from './support/backup-worker';
+import { freshDemoDatabase } from './support/database';
+
+const names = (...timestamps: string[]) => timestamps.map((t) => `app_production_${t}.sql.gz`);
+const parse = (list: string[]) => parseBackupNames(list, backupNamePattern('app', 'production'));
+
+describe('retention plan', () => {
+  it('keeps the newest N', () => {
+    const plan = planRetention(parse(names('20251020_030000', '20251021_030000', '20251019_030000', '20251022_030000')), { last: 2, daily: 0, weekly: 0, monthly: 0 });
+    expect(plan.keep).toEqual(names('20251022_030000', '20251021_030000'));
+    expect(plan.remove).toEqual(names('20251020_030000', '20251019_030000'));
+  });
+
+  it('adds the newest of each recent day, ISO week and month (GFS)', () => {
+    const all = names(
+      '20251022_030000', '20251022_150000', '20251021_030000', '20251020_030000', // this week (W43)
+      '20251015_030000', '20251013_030000', // W42
+      '20250930_030000', '20250901_030000', // September
+      '20250815_030000', // August
+    );
+    const plan = planRetention(parse(all), { last: 1, daily: 2, weekly: 2, monthly: 3 });
+    expect(plan.keep).toEqual(names('20251022_150000', '20251021_030000', '20251015_030000', '20250930_030000', '20250815_030000'));
+  });
+
+  it('orders same-second collisions and never removes what must be kept', () => {
+    const list = [...names('20251022_030000'), 'app_production_20251022_030000_2.sql.gz', ...names('20250101_030000')];
+    const plan = planRetention(parse(list), { last: 1, daily: 0, weekly: 0, monthly: 0 }, ['app_production_20250101_030000.sql.gz']);
+    expect(plan.keep).toEqual(['app_production_20251022_030000_2.sql.gz', 'app_production_20250101_030000.sql.gz']);
+  });
+
+  it('matches only this database and label, never sidecars, partials or other files', () => {
+    const list = [
+      'app_production_20251022_030000.sql.gz',
+      'app_production_20251022_030000.sql.gz.age',
+      'app_production_20251022_030000.sql.gz.sha256',
+      'app_production_20251022_040000.sql.gz.part',
+      'app_production-eu_20251022_030000.sql.gz',
+      'app_staging_20251022_030000.sql.gz',
+      'other_production_20251022_030000.sql.gz',
+      'notes.txt',
+    ];
+    expect(parse(list).map((b) => b.name)).toEqual(['app_production_20251022_030000.sql.gz', 'app_production_20251022_030000.sql.gz.age']);
+  });
+
+  it('computes ISO weeks across year ends', () => {
+    expect(isoWeek('20251020')).toBe('2025-W43');
+    expect(isoWeek('20241230')).toBe('2025-W01');
+    expect(isoWeek('20210103')).toBe('2020-W53');
+  });
+});
+
+describe('the prune step', () => {
+  it('after a successful backup keeps the newest BACKUP_KEEP_LAST of this database and label only; never after a failure', async () => {
+    const source = await freshDemoDatabase('prune', 200);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgbw-prune-'));
+    const old = [1, 2, 3].map((d) => `${source.name}_production_2025010${d}_030000.sql.gz`);
+    const untouchable = [`${source.name}_staging_20250101_030000.sql.gz`, `other_production_20250101_030000.sql.gz`, 'README.txt'];
+    for (const f of [...old, ...untouchable]) fs.writeFileSync(path.join(dir, f), 'x');
+    for (const f of old) fs.writeFileSync(path.join(dir, `${f}.sha256`), 'x');
+
+    // A failing run (pg_dump missing) must not prune anything.
+    const failing = await startTestWorker({ DATABASE_URL: source.url, BACKUP_DIR: dir, BACKUP_KEEP_LAST: '1', BACKUP_PG_DUMP: '/nonexistent/pg_dump' });
+    try {
+      await (await startBackup(failing, 'production')).result().catch(() => undefined);
+    } finally {
+      await failing.stop();
+    }
+    expect(fs.readdirSync(dir)).toHaveLength(old.length * 2 + untouchable.length);
+
+    // Dry run lists, removes nothing.
+    const lines: string[] = [];
+    expect(await pruneCli(['--dry-run', 'production'], { DATABASE_URL: source.url, BACKUP_DIR: dir, BACKUP_KEEP_LAST: '2' }, (l) => lines.push(l))).toBe(0);
+    expect(lines).toContain(`  would remove ${old[0]}`);
+    expect(fs.readdirSync(dir)).toHaveLength(old.length * 2 + untouchable.length);
+
+    const w = await startTestWorker({ DATABASE_URL: source.url, BACKUP_DIR: dir, BACKUP_KEEP_LAST: '2' });
+    try {
+      const result: BackupResult = await (await startBackup(w, 'production')).result();
+      expect(result.pruned).toEqual({ target: `dir:${dir}`, kept: 2, removed: [old[1], old[0]] });
+      expect(fs.readdirSync(dir).sort()).toEqual(
+        [result.fileName, `${result.fileName}.sha256`, old[2], `${old[2]}.sha256`, ...untouchable].sort(),
+      );
+    } finally {
+      await w.stop();
+    }
+  });
+});
