@@ -35,20 +35,34 @@ export async function startEmbeddedTemporal(options: { ui?: boolean; dbFilename?
   const cli = findTemporalCli();
   const port = options.port ?? (await freePort());
   const uiPort = options.ui ? await freePort() : undefined;
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      ...(cli ? { executable: { type: 'existing-path' as const, path: cli } } : {}),
-      ip: '127.0.0.1',
-      port,
-      ...(uiPort ? { ui: true, uiPort } : {}),
-      ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
-      extraArgs: ['--log-level', 'error'],
-    },
-  });
+  const start = () =>
+    TestWorkflowEnvironment.createLocal({
+      server: {
+        ...(cli ? { executable: { type: 'existing-path' as const, path: cli } } : {}),
+        ip: '127.0.0.1',
+        port,
+        ...(uiPort ? { ui: true, uiPort } : {}),
+        ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
+        extraArgs: ['--log-level', 'error'],
+      },
+    });
+  const env = await withRetries(start, 3);
   return {
     env,
     address: `127.0.0.1:${port}`,
     uiUrl: uiPort ? `http://127.0.0.1:${uiPort}` : undefined,
     stop: () => env.teardown(),
   };
+}
+
+/** The SDK gives the server a few seconds to answer; on a loaded 2-core machine that can be short. */
+async function withRetries<T>(attempt: () => Promise<T>, times: number): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (i >= times || !/did not start|timed out|connect/i.test(String(err))) throw err;
+      await new Promise((r) => setTimeout(r, 1000 * i));
+    }
+  }
 }
