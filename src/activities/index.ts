@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import type { WorkerConfig } from '../config';
 import { makeCompress } from './compress';
 import { makeDump } from './dump';
@@ -6,10 +7,19 @@ import { makeResolveSettings } from './settings';
 import { stat } from './stat';
 import { makeVerify } from './verify';
 import { makePrune } from './prune';
+import { makeEncrypt } from './encrypt';
+import type { EncryptionConfig } from '../config/encryption';
 
 /** Steps that touch the backup file: served on this host's own task queue only. */
 export function createFileActivities(config: WorkerConfig) {
-  return { dump: makeDump(config), compress: makeCompress(config), verify: makeVerify(config), stat, prune: makePrune(config) };
+  return {
+    dump: makeDump(config),
+    compress: makeCompress(config),
+    verify: makeVerify(config),
+    encrypt: config.encryption ? makeEncrypt(config.encryption) : encryptionNotConfigured,
+    stat,
+    prune: makePrune(config),
+  };
 }
 
 /** Steps any worker can run: served on the shared task queue. */
@@ -19,3 +29,8 @@ export function createSharedActivities(config: WorkerConfig) {
 
 export type FileActivities = ReturnType<typeof createFileActivities>;
 export type SharedActivities = ReturnType<typeof createSharedActivities>;
+
+/** Registered so the activity type exists on every host; a run only calls it when its worker said encryption is on. */
+async function encryptionNotConfigured(): Promise<never> {
+  throw ApplicationFailure.nonRetryable('encryption is not configured on this worker (BACKUP_AGE_RECIPIENTS)', 'EncryptionNotConfigured');
+}

@@ -7,6 +7,6 @@ import type { BackupSettings } from '../common/types';
  */
 export function makeResolveSettings(config: WorkerConfig) {
   return async function resolveSettings(): Promise<BackupSettings> {
-    return { timeZone: config.timeZone, hostTaskQueue: config.hostTaskQueue, activity: config.policy, verify: config.verify.enabled, prune: config.retention.last > 0 };
+    return { timeZone: config.timeZone, hostTaskQueue: config.hostTaskQueue, activity: config.policy, verify: config.verify.enabled, prune: config.retention.last > 0, encrypt: !!config.encryption };
   };
 }

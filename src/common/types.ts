@@ -10,6 +10,8 @@ export interface BackupSettings {
   verify: boolean;
   /** Apply the retention policy after each successful backup (BACKUP_KEEP_LAST > 0). */
   prune: boolean;
+  /** Encrypt each verified backup for the age recipients (BACKUP_AGE_RECIPIENTS). */
+  encrypt: boolean;
 }
 
 export interface ActivityPolicy {

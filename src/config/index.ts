@@ -7,6 +7,7 @@ import type { ActivityPolicy } from '../common/types';
 import { ConfigError } from './config-error';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url';
 import { parseDuration } from './durations';
+import { loadEncryptionConfig, type EncryptionConfig } from './encryption';
 import { loadRetentionPolicy } from './retention';
 import type { RetentionPolicy } from '../retention/plan';
 
@@ -27,6 +28,8 @@ export interface WorkerConfig {
   freeSpaceFactor: number;
   slackWebhookUrl?: string;
   policy: ActivityPolicy;
+  /** age recipients; undefined means backups stay plain `.sql.gz`. */
+  encryption?: EncryptionConfig;
   /** Retention; `last: 0` turns pruning off. */
   retention: RetentionPolicy;
   verify: {
@@ -98,6 +101,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     database: parseDatabaseUrl(rawUrl, 'DATABASE_URL', env),
     databaseByVariable,
     retention: loadRetentionPolicy(env),
+    encryption: loadEncryptionConfig(env),
     verify: {
       enabled: flag(env, 'BACKUP_VERIFY', true),
       server: nonEmpty(env, 'BACKUP_VERIFY_DATABASE_URL') ? parseDatabaseUrl(env.BACKUP_VERIFY_DATABASE_URL!.trim(), 'BACKUP_VERIFY_DATABASE_URL', env) : undefined,

@@ -26,7 +26,7 @@ const { resolveSettings } = proxyLocalActivities<SharedActivities>({
 });
 
 /**
- * One backup: dump → compress → verify → stat → prune on one host, then notify. The only input is the
+ * One backup: dump → compress → verify → encrypt → stat → prune on one host, then notify. The only input is the
  * environment label; the database URL is resolved by the worker, so no secret enters history.
  */
 export async function backupDatabase(environment: string): Promise<BackupResult> {
@@ -87,13 +87,15 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
   const verification = settings.verify
     ? await files.verify({ environment, path: compressed.path, rowCounts: dumped.rowCounts ?? {} })
     : undefined;
-  const stats = await files.stat({ path: compressed.path });
+  // Encrypt only after verification: the worker holds public keys only, so it could not restore an .age file.
+  const final = settings.encrypt ? await files.encrypt({ path: compressed.path }) : compressed;
+  const stats = await files.stat({ path: final.path });
   // Only reached when every step above succeeded: a failed run never prunes.
-  const pruned = settings.prune ? await files.prune({ environment, database: dumped.database, keep: compressed.fileName }) : undefined;
+  const pruned = settings.prune ? await files.prune({ environment, database: dumped.database, keep: final.fileName }) : undefined;
   return {
     database: dumped.database,
-    filePath: compressed.path,
-    fileName: compressed.fileName,
+    filePath: final.path,
+    fileName: final.fileName,
     sizeBytes: stats.sizeBytes,
     size: humanSize(stats.sizeBytes),
     sha256: stats.sha256,

@@ -1,0 +1,242 @@
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { makeEncrypt, type EncryptOutput } from '../src/activities/encrypt';
+import { stat } from '../src/activities/stat';
+import { withDatabase } from '../src/dev/postgres-cluster';
+import { freshDemoDatabase, sql, tableFingerprints } from './support/database';
+
+const ROOT = path.resolve(__dirname, '..');
+const TSX = ['--import', 'tsx', path.join(ROOT, 'src/restore.ts')];
+
+let tmp: string;
+let dir: string;
+let source: { name: string; url: string };
+let dumpGz: Buffer;
+let identityFile: string;
+let recipient: string;
+let dbCounter = 0;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real CLI in its own process (one node process: `node --import tsx`), as `npm run restore` runs it. */
+function restore(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...TSX, ...args], { cwd: ROOT, env: { ...process.env, BACKUP_DIR: dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c));
+    child.stderr.on('data', (c: Buffer) => (stderr += c));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function emptyDatabase(tag: string): Promise<string> {
+  const name = `restore_${tag}_${process.pid}_${++dbCounter}`;
+  await sql(inject('pgAdminUrl'), `CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  return withDatabase(inject('pgAdminUrl'), name);
+}
+
+async function tableCount(url: string): Promise<number> {
+  const [{ n }] = await sql<{ n: string }>(url, "SELECT count(*) AS n FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')");
+  return Number(n);
+}
+
+/** Writes a backup file (0600) and, unless told not to, its .sha256 sidecar through the real `stat` activity. */
+async function place(name: string, bytes: Buffer, sidecar = true): Promise<string> {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, bytes, { mode: 0o600 });
+  if (sidecar) await new MockActivityEnvironment().run(stat, { path: file });
+  return file;
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgbw-restore-'));
+  dir = path.join(tmp, 'backups');
+  fs.mkdirSync(dir, { mode: 0o700 });
+  source = await freshDemoDatabase('rst_src', 4000);
+  dumpGz = execFileSync('sh', ['-c', 'pg_dump --format=plain --no-password "$1" | gzip -6', 'dump', source.url], { maxBuffer: 256 * 1024 * 1024 });
+  identityFile = path.join(tmp, 'restore.key');
+  execFileSync('age-keygen', ['-o', identityFile], { stdio: 'ignore' });
+  recipient = execFileSync('age-keygen', ['-y', identityFile]).toString().trim();
+});
+afterAll(() => {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('restore latest', () => {
+  it('picks the newest backup of the label by the name, loads it into an empty database, reports row counts', async () => {
+    const db = source.name;
+    // Older ones are not even gzip: restoring one of them would fail loudly.
+    const older = await place(`${db}_production_20251020_030000.sql.gz`, Buffer.from('not this one'));
+    await place(`${db}_production_20251021_030000.sql.gz`, Buffer.from('nor this one'));
+    await place(`${db}_production_20251021_030000_2.sql.gz`, dumpGz);
+    await place(`${db}_staging_20251030_030000.sql.gz`, Buffer.from('another label'));
+    fs.writeFileSync(path.join(dir, `${db}_production_20251031_030000.sql.gz.part`), 'unfinished');
+    fs.utimesSync(older, new Date(), new Date()); // mtime is not what counts
+
+    const target = await emptyDatabase('latest');
+    const run = await restore(['latest', '--target', target]);
+    expect(run.stderr).toContain(`${db}_production_20251021_030000_2.sql.gz`);
+    expect(run.code).toBe(0);
+    expect(await tableFingerprints(target)).toEqual(await tableFingerprints(source.url));
+    expect(run.stdout).toMatch(/checksum verified/);
+    expect(run.stdout).toMatch(/public\.customers\s+400\n/);
+    expect(run.stdout).toMatch(/public\.orders\s+4000\n/);
+    expect(run.stdout).toMatch(/public\.reviews\s+4000\n/);
+    expect(run.stdout + run.stderr).not.toContain(new URL(target).password);
+  });
+
+  it('refuses a target that already has user tables; --force loads next to unrelated tables', async () => {
+    const refused = await restore(['latest', '--target', source.url]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/already has 3 user table\(s\) \(public\.customers, public\.orders, public\.reviews\).*--force/);
+
+    const target = await emptyDatabase('force');
+    await sql(target, 'CREATE TABLE keep_me (id int); INSERT INTO keep_me VALUES (1), (2)');
+    expect((await restore(['latest', '--target', target])).code).toBe(1);
+    const forced = await restore(['latest', '--target', target, '--force']);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(/public\.keep_me\s+2\n/);
+    const { keep_me, ...restored } = await tableFingerprints(target);
+    expect(keep_me).toMatch(/^2:/);
+    expect(restored).toEqual(await tableFingerprints(source.url));
+  });
+
+  it('finds nothing for a label without backups, and says where it looked', async () => {
+    const run = await restore(['latest', '--label', 'development', '--target', await emptyDatabase('none')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`no backup of label "development" in ${dir}`);
+  });
+});
+
+describe('encrypted backups', () => {
+  let agePath: string;
+  const otherDir = () => path.join(tmp, 'encrypted');
+
+  beforeAll(async () => {
+    fs.mkdirSync(otherDir(), { mode: 0o700 });
+    const gz = path.join(otherDir(), `${source.name}_production_20251101_030000.sql.gz`);
+    fs.writeFileSync(gz, dumpGz, { mode: 0o600 });
+    const encrypted: EncryptOutput = await new MockActivityEnvironment().run(makeEncrypt({ recipients: [recipient] }), { path: gz });
+    agePath = encrypted.path;
+    await new MockActivityEnvironment().run(stat, { path: agePath });
+  });
+
+  it('decrypts with --identity (or BACKUP_AGE_IDENTITY_FILE) and restores identical tables', async () => {
+    const target = await emptyDatabase('age');
+    const run = await restore(['latest', '--dir', otherDir(), '--identity', identityFile, '--target', target]);
+    expect(run.stderr).toContain(path.basename(agePath));
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/decrypted, checksum verified/);
+    expect(await tableFingerprints(target)).toEqual(await tableFingerprints(source.url));
+
+    const viaEnv = await emptyDatabase('age_env');
+    expect((await restore([agePath, '--target', viaEnv], { BACKUP_AGE_IDENTITY_FILE: identityFile })).code).toBe(0);
+    expect(await tableFingerprints(viaEnv)).toEqual(await tableFingerprints(source.url));
+  });
+
+  it('without an identity: exit 2 naming the variable and the option', async () => {
+    const run = await restore([agePath, '--target', await emptyDatabase('noid')], { BACKUP_AGE_IDENTITY_FILE: '' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/BACKUP_AGE_IDENTITY_FILE: .* is encrypted: pass --identity FILE/);
+  });
+
+  it('with the wrong identity: fails before touching the target, no key in the message', async () => {
+    const wrong = path.join(tmp, 'wrong.key');
+    execFileSync('age-keygen', ['-o', wrong], { stdio: 'ignore' });
+    const target = await emptyDatabase('wrongid');
+    const run = await restore([agePath, '--identity', wrong, '--target', target]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/cannot be decrypted with the identity in .*wrong\.key: it was encrypted to other recipients/);
+    expect(run.stderr).not.toContain('AGE-SECRET-KEY');
+    expect(await tableCount(target)).toBe(0);
+  });
+
+  it('a truncated .age fails clearly and commits nothing', async () => {
+    const bytes = fs.readFileSync(agePath);
+    const cut = await place('cut_production_20251102_030000.sql.gz.age', bytes.subarray(0, Math.floor(bytes.length * 0.7)), false);
+    const target = await emptyDatabase('cutage');
+    const run = await restore([cut, '--identity', identityFile, '--target', target]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/is truncated or corrupted: age decryption failed .*nothing was restored/);
+    expect(await tableCount(target)).toBe(0);
+  });
+});
+
+describe('damaged files and bad input', () => {
+  it('a truncated .sql.gz fails clearly and commits nothing (psql had already received most of it)', async () => {
+    const cut = await place('cut_production_20251103_030000.sql.gz', dumpGz.subarray(0, Math.floor(dumpGz.length * 0.8)), false);
+    const target = await emptyDatabase('cutgz');
+    const run = await restore([cut, '--target', target]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/is truncated or corrupted: gzip says "unexpected end of file" \(no \.sha256 sidecar to check it against\); nothing was restored/);
+    expect(await tableCount(target)).toBe(0);
+  });
+
+  it('refuses a file that does not match its .sha256 sidecar, and commits nothing', async () => {
+    const file = await place('sum_production_20251104_030000.sql.gz', dumpGz);
+    fs.writeFileSync(`${file}.sha256`, `${'0'.repeat(64)}  ${path.basename(file)}\n`);
+    const target = await emptyDatabase('sum');
+    const run = await restore([file, '--target', target]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/does not match sum_production_20251104_030000\.sql\.gz\.sha256 .*expected 0{64}.*nothing was restored/);
+    expect(await tableCount(target)).toBe(0);
+  });
+
+  it('a killed restore leaves the target untouched (no COMMIT without the whole file)', async () => {
+    // A FIFO lets the test stop the input half-way, once psql's transaction has written (has an xid).
+    const fifo = path.join(dir, 'fifo_production_20251105_030000.sql.gz');
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    const target = await emptyDatabase('killed');
+    const child = spawn(process.execPath, [...TSX, fifo, '--target', target], { cwd: ROOT, stdio: 'ignore' });
+    const writer = fs.createWriteStream(fifo);
+    writer.write(dumpGz.subarray(0, Math.floor(dumpGz.length / 2)));
+    const dbName = new URL(target).pathname.slice(1);
+    await waitFor(async () => (await sql(inject('pgAdminUrl'), "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND backend_xid IS NOT NULL", [dbName])).length > 0);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('close', r));
+    writer.destroy();
+    await waitFor(async () => (await sql(inject('pgAdminUrl'), "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg-backup-workflow'", [dbName])).length === 0);
+    expect(await tableCount(target)).toBe(0);
+    fs.rmSync(fifo);
+  });
+
+  it('says clearly when the file does not exist or the target is unreachable (exit 1)', async () => {
+    const missing = await restore([path.join(dir, 'nope_production_20250101_000000.sql.gz'), '--target', await emptyDatabase('x')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/backup file .*nope_production_20250101_000000\.sql\.gz does not exist/);
+
+    const down = await restore(['latest', '--target', 'postgresql://postgres:s3cret-pw@127.0.0.1:1/nowhere']);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/cannot reach the target database postgresql:\/\/postgres@127\.0\.0\.1:1\/nowhere: .*(refused|failed)/);
+    expect(down.stderr).not.toContain('s3cret-pw');
+  });
+
+  it('exits 2 on usage and configuration errors', async () => {
+    const noTarget = await restore(['latest']);
+    expect(noTarget.code).toBe(2);
+    expect(noTarget.stderr).toMatch(/--target <postgresql URL> is required[\s\S]*Usage: npm run restore/);
+    expect((await restore(['latest', '--target', 'mysql://x/y'])).stderr).toMatch(/configuration error: --target: must be a URI starting with postgresql:\/\//);
+    expect((await restore(['latest', '--target', 'mysql://x/y'])).code).toBe(2);
+    expect((await restore(['latest', '--label', '../x', '--target', source.url])).code).toBe(2);
+    expect((await restore(['a', 'b', '--target', source.url])).code).toBe(2);
+    expect((await restore(['latest', '--bogus', '--target', source.url])).code).toBe(2);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
