@@ -83,7 +83,7 @@ describe('the prune step', () => {
     const w = await startTestWorker({ DATABASE_URL: source.url, BACKUP_DIR: dir, BACKUP_KEEP_LAST: '2' });
     try {
       const result: BackupResult = await (await startBackup(w, 'production')).result();
-      expect(result.pruned).toEqual({ target: `dir:${dir}`, kept: 2, removed: [old[1], old[0]] });
+      expect(result.pruned).toEqual([{ target: `dir:${dir}`, kept: 2, removed: [old[1], old[0]] }]);
       expect(fs.readdirSync(dir).sort()).toEqual(
         [result.fileName, `${result.fileName}.sha256`, old[2], `${old[2]}.sha256`, ...untouchable].sort(),
       );

@@ -7,8 +7,8 @@ import { makeResolveSettings } from './settings';
 import { stat } from './stat';
 import { makeVerify } from './verify';
 import { makePrune } from './prune';
+import { createCopyActivities } from './copy';
 import { makeEncrypt } from './encrypt';
-import type { EncryptionConfig } from '../config/encryption';
 
 /** Steps that touch the backup file: served on this host's own task queue only. */
 export function createFileActivities(config: WorkerConfig) {
@@ -18,6 +18,7 @@ export function createFileActivities(config: WorkerConfig) {
     verify: makeVerify(config),
     encrypt: config.encryption ? makeEncrypt(config.encryption) : encryptionNotConfigured,
     stat,
+    ...createCopyActivities(config.copies),
     prune: makePrune(config),
   };
 }

@@ -1,5 +1,6 @@
 import type { WorkerConfig } from '../config';
 import type { BackupSettings } from '../common/types';
+import { copyTargetsOf } from '../config/copies';
 
 /**
  * Local activity: hands the workflow the worker's settings (it cannot read the environment)
@@ -7,6 +8,6 @@ import type { BackupSettings } from '../common/types';
  */
 export function makeResolveSettings(config: WorkerConfig) {
   return async function resolveSettings(): Promise<BackupSettings> {
-    return { timeZone: config.timeZone, hostTaskQueue: config.hostTaskQueue, activity: config.policy, verify: config.verify.enabled, prune: config.retention.last > 0, encrypt: !!config.encryption };
+    return { timeZone: config.timeZone, hostTaskQueue: config.hostTaskQueue, activity: config.policy, verify: config.verify.enabled, prune: config.retention.last > 0, encrypt: !!config.encryption, copyTargets: copyTargetsOf(config.copies) };
   };
 }

@@ -12,6 +12,7 @@ export function slackText(input: NotifyInput): string {
       ...(input.verification
         ? [`• Verified: restored and compared, ${input.verification.tables} tables and ${input.verification.rows.toLocaleString('en-US')} rows match`]
         : []),
+      ...(input.copies?.length ? [`• Copies: ${input.copies.map(escape).join(', ')}`] : []),
     ].join('\n');
   }
   return ['🔴 Database backup failed', `• Environment: ${escape(input.environment)}`, `• Error: ${escape(input.error)}`].join('\n');

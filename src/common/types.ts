@@ -12,6 +12,8 @@ export interface BackupSettings {
   prune: boolean;
   /** Encrypt each verified backup for the age recipients (BACKUP_AGE_RECIPIENTS). */
   encrypt: boolean;
+  /** Off-host copy steps to run, one activity per target. */
+  copyTargets: Array<'copyToDirectory' | 'copyToS3'>;
 }
 
 export interface ActivityPolicy {
@@ -83,7 +85,7 @@ export interface StatOutput {
 }
 
 export type NotifyInput =
-  | { outcome: 'success'; environment: string; fileName: string; sizeBytes: number; verification?: VerifyOutput }
+  | { outcome: 'success'; environment: string; fileName: string; sizeBytes: number; verification?: VerifyOutput; copies?: string[] }
   | { outcome: 'failure'; environment: string; error: string };
 
 export interface NotifyOutput {
@@ -106,8 +108,10 @@ export interface BackupResult {
   checksumPath: string;
   /** Present when the backup was restored into a scratch database and its row counts matched. */
   verification?: VerifyOutput;
-  /** What retention removed after this backup succeeded. */
-  pruned?: PruneOutput;
+  /** Where copies of this backup reached (besides BACKUP_DIR). */
+  copies: Array<{ target: string; bytes: number; sha256: string }>;
+  /** What retention removed after this backup succeeded, per target. */
+  pruned?: PruneOutput[];
   startedAt: string;
   durationMs: number;
   notification: NotificationReport;

@@ -7,6 +7,7 @@ import type { ActivityPolicy } from '../common/types';
 import { ConfigError } from './config-error';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url';
 import { parseDuration } from './durations';
+import { loadCopyConfig, type CopyConfig } from './copies';
 import { loadEncryptionConfig, type EncryptionConfig } from './encryption';
 import { loadRetentionPolicy } from './retention';
 import type { RetentionPolicy } from '../retention/plan';
@@ -30,6 +31,8 @@ export interface WorkerConfig {
   policy: ActivityPolicy;
   /** age recipients; undefined means backups stay plain `.sql.gz`. */
   encryption?: EncryptionConfig;
+  /** Off-host copy targets (BACKUP_COPY_DIR, BACKUP_S3_*); none by default. */
+  copies: CopyConfig;
   /** Retention; `last: 0` turns pruning off. */
   retention: RetentionPolicy;
   verify: {
@@ -102,6 +105,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     databaseByVariable,
     retention: loadRetentionPolicy(env),
     encryption: loadEncryptionConfig(env),
+    copies: loadCopyConfig(env),
     verify: {
       enabled: flag(env, 'BACKUP_VERIFY', true),
       server: nonEmpty(env, 'BACKUP_VERIFY_DATABASE_URL') ? parseDatabaseUrl(env.BACKUP_VERIFY_DATABASE_URL!.trim(), 'BACKUP_VERIFY_DATABASE_URL', env) : undefined,

@@ -26,7 +26,7 @@ const { resolveSettings } = proxyLocalActivities<SharedActivities>({
 });
 
 /**
- * One backup: dump → compress → verify → encrypt → stat → prune on one host, then notify. The only input is the
+ * One backup: dump → compress → verify → encrypt → stat → copies → prune on one host, then notify. The only input is the
  * environment label; the database URL is resolved by the worker, so no secret enters history.
  */
 export async function backupDatabase(environment: string): Promise<BackupResult> {
@@ -51,6 +51,7 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
           fileName: file.fileName,
           sizeBytes: file.sizeBytes,
           verification: file.verification,
+          copies: file.copies.map((c) => c.target),
         });
         // Workflow clock: deterministic, replays identically.
         return { ...file, environment, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), notification };
@@ -90,6 +91,7 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
   // Encrypt only after verification: the worker holds public keys only, so it could not restore an .age file.
   const final = settings.encrypt ? await files.encrypt({ path: compressed.path }) : compressed;
   const stats = await files.stat({ path: final.path });
+  const copies = await copyEverywhere(files, settings.copyTargets, { path: final.path, checksumPath: stats.checksumPath, sha256: stats.sha256 });
   // Only reached when every step above succeeded: a failed run never prunes.
   const pruned = settings.prune ? await files.prune({ environment, database: dumped.database, keep: final.fileName }) : undefined;
   return {
@@ -101,8 +103,34 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
     sha256: stats.sha256,
     checksumPath: stats.checksumPath,
     verification,
+    copies,
     pruned,
   };
+}
+
+/**
+ * One activity per off-host target, all at once, so one target's outage never holds up
+ * another. A copy that still fails after its retries fails the run (nothing is pruned then),
+ * saying which targets the backup did reach.
+ */
+async function copyEverywhere(
+  files: FileActivities,
+  targets: BackupSettings['copyTargets'],
+  input: Parameters<FileActivities['copyToS3']>[0],
+): Promise<BackupResult['copies']> {
+  const outcomes = await Promise.allSettled(targets.map((target) => files[target](input)));
+  const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ target: targets[i], error: o.reason as unknown }] : []));
+  const reached = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  const lost = failed.find((f) => hostLost(f.error));
+  if (lost) throw lost.error;
+  if (failed.length) {
+    throw ApplicationFailure.nonRetryable(
+      `off-host copy failed: ${failed.map((f) => `${f.target}: ${describe(f.error)}`).join('; ')} ` +
+        `(the backup is in BACKUP_DIR${reached.length ? ` and reached ${reached.map((r) => r.target).join(', ')}` : ''})`,
+      'CopyFailed',
+    );
+  }
+  return reached;
 }
 
 function activityOptions(policy: ActivityPolicy): ActivityOptions {

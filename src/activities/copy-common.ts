@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { throwIfCancelled, withHeartbeats } from './progress';
+
+/** Input of every copy activity: the verified backup as `stat` described it. No secret. */
+export interface CopyInput {
+  /** The final backup file (`.sql.gz` or `.sql.gz.age`). */
+  path: string;
+  /** Its `<file>.sha256` sidecar, written by `stat`. */
+  checksumPath: string;
+  /** Hex sha256 of the file, from `stat`. */
+  sha256: string;
+}
+
+export interface CopyOutput {
+  /** Where the copy now is: `dir:/mnt/nas/backups` or `s3://bucket/prefix/name`. */
+  target: string;
+  bytes: number;
+  sha256: string;
+}
+
+export const READ_CHUNK = 1024 * 1024;
+
+/**
+ * Reads the source's sidecar and checks it names this file with this checksum, so a copy never
+ * pairs a backup with another backup's sidecar. Returns its text, copied byte for byte.
+ */
+export async function readSidecar(input: CopyInput): Promise<string> {
+  const text = await fs.readFile(input.checksumPath, 'utf8');
+  const expected = `${input.sha256}  ${path.basename(input.path)}\n`;
+  if (!/^[0-9a-f]{64}$/.test(input.sha256) || text !== expected) {
+    throw ApplicationFailure.nonRetryable(
+      `${path.basename(input.checksumPath)} does not hold ${input.sha256} for ${path.basename(input.path)}: not copying a backup whose checksum does not agree`,
+      'ChecksumMismatch',
+    );
+  }
+  return text;
+}
+
+/**
+ * sha256 of a file, read in `partSize` slices as well: `parts` are the raw per-part digests an S3
+ * multipart upload of the same bytes with that part size produces. Heartbeats progress.
+ */
+export async function hashFile(
+  file: string,
+  step: string,
+  partSize = 0,
+  phase = 'verify',
+): Promise<{ sha256: string; bytes: number; parts: Buffer[] }> {
+  const whole = createHash('sha256');
+  const parts: Buffer[] = [];
+  let part = createHash('sha256');
+  let inPart = 0;
+  let bytes = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      whole.update(chunk);
+      bytes += chunk.length;
+      if (partSize > 0) {
+        for (let at = 0; at < chunk.length; ) {
+          const take = Math.min(partSize - inPart, chunk.length - at);
+          part.update(chunk.subarray(at, at + take));
+          inPart += take;
+          at += take;
+          if (inPart === partSize) {
+            parts.push(part.digest());
+            part = createHash('sha256');
+            inPart = 0;
+          }
+        }
+      }
+      done();
+    },
+  });
+  const total = (await fs.stat(file)).size;
+  await withHeartbeats(
+    () => ({ step, phase, bytes, total }),
+    pipeline(createReadStream(file, { highWaterMark: READ_CHUNK }), sink, { signal: Context.current().cancellationSignal }).catch((err) => {
+      throwIfCancelled();
+      throw err;
+    }),
+  );
+  if (partSize > 0 && inPart > 0) parts.push(part.digest());
+  return { sha256: whole.digest('hex'), bytes, parts };
+}
+
+/** The source changed (or rotted) since `stat` hashed it: another attempt reads the same bytes. */
+export function sourceChanged(file: string, expected: string, actual: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    `${path.basename(file)} no longer matches its checksum (sha256 ${actual}, expected ${expected}): not copying it`,
+    'SourceChecksumMismatch',
+  );
+}
