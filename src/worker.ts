@@ -1,18 +1,31 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadWorkerConfig } from './config';
+import { loadWatchdogConfig } from './freshness/config';
+import { createWatchdogWorker } from './freshness/worker';
 import { temporalConnectConfig } from './temporal-connection';
 import { createBackupWorkers, runWorkers } from './worker-setup';
 
-/** `npm run worker`: a long-running backup worker. Configuration comes from the environment. */
+/**
+ * `npm run worker`: a long-running backup worker. Configuration comes from the environment.
+ * It also serves the hourly freshness checks (BACKUP_WATCHDOG=false turns that off, e.g. when
+ * `npm run watchdog` runs on another host), so the alarm works without a second process.
+ */
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
+  const watchdog = process.env.BACKUP_WATCHDOG?.trim().toLowerCase() === 'false' ? undefined : loadWatchdogConfig();
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
+  const clientConnection = watchdog ? await Connection.connect(connectionOptions) : undefined;
   try {
     const workers = await createBackupWorkers({ connection, namespace, config });
+    if (watchdog) {
+      workers.push(await createWatchdogWorker({ connection, namespace, config: watchdog, client: new Client({ connection: clientConnection!, namespace }) }));
+    }
     console.log(`backup worker polling "${config.taskQueue}" and its own "${config.hostTaskQueue}" on ${connectionOptions.address} (namespace ${namespace}); backups go to ${config.backupDir}`);
     await runWorkers(workers);
   } finally {
+    await clientConnection?.close();
     await connection.close();
   }
 }

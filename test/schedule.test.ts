@@ -110,8 +110,14 @@ describe('the daily Schedule on a real Temporal server', () => {
   /** Env as an operator would set it, pointing at the test server, with a schedule id of its own. */
   function scheduleEnv(extra: Record<string, string> = {}) {
     const scheduleId = `test-schedule-${randomUUID().slice(0, 8)}`;
-    created.push(scheduleId);
-    return { TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default', BACKUP_SCHEDULE_ID: scheduleId, ...extra };
+    created.push(scheduleId, `${scheduleId}-freshness`);
+    return {
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_NAMESPACE: 'default',
+      BACKUP_SCHEDULE_ID: scheduleId,
+      BACKUP_FRESHNESS_SCHEDULE_ID: `${scheduleId}-freshness`,
+      ...extra,
+    };
   }
 
   it('creates, then updates in place: one schedule with the newest settings', async () => {
@@ -119,12 +125,19 @@ describe('the daily Schedule on a real Temporal server', () => {
     const id = env.BACKUP_SCHEDULE_ID;
     const first = captureIo();
     expect(await runScheduleCli([], env, first)).toBe(0);
-    expect(first.lines).toEqual([expect.stringMatching(new RegExp(`^created schedule ${id}: Daily PostgreSQL backup of "production" at 04:15 UTC`))]);
+    expect(first.lines).toEqual([
+      expect.stringMatching(new RegExp(`^created schedule ${id}: Daily PostgreSQL backup of "production" at 04:15 UTC`)),
+      // apply also keeps the hourly freshness check in place
+      expect.stringMatching(new RegExp(`^(created|updated) schedule ${env.BACKUP_FRESHNESS_SCHEDULE_ID}: Every 1h: alert when "production" has no successful backup younger than 26h`)),
+    ]);
 
     const newest = { ...env, BACKUP_SCHEDULE_TIME: '03:00', BACKUP_TIMEZONE: 'Europe/Berlin', BACKUP_CATCHUP_WINDOW: '2h' };
     const second = captureIo();
     expect(await runScheduleCli(['apply'], newest, second)).toBe(0);
-    expect(second.lines).toEqual([expect.stringMatching(new RegExp(`^updated schedule ${id}: .* at 03:00 Europe/Berlin`))]);
+    expect(second.lines).toEqual([
+      expect.stringMatching(new RegExp(`^updated schedule ${id}: .* at 03:00 Europe/Berlin`)),
+      expect.stringMatching(new RegExp(`^updated schedule ${env.BACKUP_FRESHNESS_SCHEDULE_ID}: `)),
+    ]);
     // The exported API is idempotent too (another entry point calls it on every start).
     expect(await upsertBackupSchedules(client, loadScheduleConfig(newest))).toEqual([id]);
 

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { ConfigError } from '../config/config-error';
+import { loadFreshnessScheduleConfig, upsertFreshnessSchedule } from '../freshness/schedule';
 import { loadScheduleConfig } from './config';
 import { connectClient } from './connect';
 import {
@@ -77,6 +78,7 @@ export async function runScheduleCli(argv: string[], env: NodeJS.ProcessEnv = pr
   try {
     // Configuration first: a typo must not need a reachable server to be reported.
     const config = loadScheduleConfig(env);
+    const freshnessConfig = loadFreshnessScheduleConfig(env); // checked before connecting, like the rest
     connection = await connectClient(env);
     const { client } = connection;
     switch (command) {
@@ -85,6 +87,7 @@ export async function runScheduleCli(argv: string[], env: NodeJS.ProcessEnv = pr
           const target = config.targets.find((t) => t.scheduleId === scheduleId)!;
           io.out(`${outcome} schedule ${scheduleId}: ${schedulePurpose(config, target)}`);
         }
+        io.out((await upsertFreshnessSchedule(client, freshnessConfig)).summary);
         break;
       case 'describe':
         io.out((await describeBackupSchedules(client, config)).map(formatScheduleReport).join('\n\n'));

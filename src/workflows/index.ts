@@ -1,1 +1,2 @@
 export { backupDatabase } from './backup';
+export { checkBackupFreshness } from './freshness';

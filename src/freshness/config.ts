@@ -1,0 +1,89 @@
+import { labelProblem } from '../common/label';
+import { isKnownTimeZone } from '../common/timestamp';
+import { ConfigError } from '../config/config-error';
+import { parseDuration } from '../config/durations';
+
+export const FRESHNESS_DEFAULTS = {
+  scheduleId: 'backup-freshness-check',
+  environment: 'production',
+  maxAge: '26h',
+  interval: '1h',
+  taskQueue: 'backup-watchdog',
+  timeZone: 'UTC',
+} as const;
+
+/**
+ * Missed checks (Temporal itself down) still run when it is back, however long it was down: the
+ * overlap policy SKIP collapses them into one check. A check that no watchdog picks up simply
+ * waits in its queue and runs the moment a watchdog polls again.
+ */
+export const FRESHNESS_CATCHUP_WINDOW_MS = 365 * 24 * 3_600_000;
+
+/** The freshness Schedule, read from the environment and validated before Temporal is contacted. */
+export interface FreshnessScheduleConfig {
+  scheduleId: string;
+  environments: string[];
+  maxAgeMs: number;
+  /** BACKUP_MAX_AGE as written, shown in messages. */
+  maxAge: string;
+  intervalMs: number;
+  /** Where the watchdog polls (BACKUP_WATCHDOG_TASK_QUEUE). */
+  taskQueue: string;
+}
+
+export function loadFreshnessScheduleConfig(env: NodeJS.ProcessEnv = process.env): FreshnessScheduleConfig {
+  const scheduleId = nonEmpty(env, 'BACKUP_FRESHNESS_SCHEDULE_ID') ?? FRESHNESS_DEFAULTS.scheduleId;
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(scheduleId)) {
+    throw new ConfigError('BACKUP_FRESHNESS_SCHEDULE_ID', `use 1 to 200 characters from A-Z a-z 0-9 . _ -, got ${JSON.stringify(scheduleId)}`);
+  }
+  const maxAge = nonEmpty(env, 'BACKUP_MAX_AGE') ?? FRESHNESS_DEFAULTS.maxAge;
+  return {
+    scheduleId,
+    environments: environmentsOf(env),
+    maxAgeMs: parseDuration('BACKUP_MAX_AGE', maxAge),
+    maxAge,
+    intervalMs: parseDuration('BACKUP_FRESHNESS_INTERVAL', nonEmpty(env, 'BACKUP_FRESHNESS_INTERVAL') ?? FRESHNESS_DEFAULTS.interval),
+    taskQueue: watchdogTaskQueue(env),
+  };
+}
+
+/** The watchdog worker's own settings: no database, only where to poll and where to post. */
+export interface WatchdogConfig {
+  taskQueue: string;
+  slackWebhookUrl?: string;
+  /** Zone the times in messages are shown in (BACKUP_TIMEZONE). */
+  timeZone: string;
+}
+
+export function loadWatchdogConfig(env: NodeJS.ProcessEnv = process.env): WatchdogConfig {
+  const slackWebhookUrl = nonEmpty(env, 'SLACK_WEBHOOK_URL');
+  if (slackWebhookUrl && !/^https?:\/\/[^\s]+$/i.test(slackWebhookUrl)) {
+    throw new ConfigError('SLACK_WEBHOOK_URL', 'must be an http(s) URL (the incoming-webhook URL Slack gave you)');
+  }
+  const timeZone = nonEmpty(env, 'BACKUP_TIMEZONE') ?? FRESHNESS_DEFAULTS.timeZone;
+  if (!isKnownTimeZone(timeZone)) {
+    throw new ConfigError('BACKUP_TIMEZONE', `unknown IANA time zone ${JSON.stringify(timeZone)} (e.g. UTC, Europe/Berlin, Asia/Seoul)`);
+  }
+  return { taskQueue: watchdogTaskQueue(env), slackWebhookUrl, timeZone };
+}
+
+/** BACKUP_ENVIRONMENTS (comma list), else BACKUP_ENVIRONMENT, else production: the labels the daily schedules back up. */
+export function environmentsOf(env: NodeJS.ProcessEnv): string[] {
+  const list = nonEmpty(env, 'BACKUP_ENVIRONMENTS');
+  const variable = list ? 'BACKUP_ENVIRONMENTS' : 'BACKUP_ENVIRONMENT';
+  const labels = list ? list.split(',').map((s) => s.trim()) : [nonEmpty(env, 'BACKUP_ENVIRONMENT') ?? FRESHNESS_DEFAULTS.environment];
+  for (const label of labels) {
+    const problem = labelProblem(label);
+    if (problem) throw new ConfigError(variable, problem);
+  }
+  return [...new Set(labels)];
+}
+
+function watchdogTaskQueue(env: NodeJS.ProcessEnv): string {
+  return nonEmpty(env, 'BACKUP_WATCHDOG_TASK_QUEUE') ?? FRESHNESS_DEFAULTS.taskQueue;
+}
+
+function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}

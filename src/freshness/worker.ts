@@ -1,0 +1,26 @@
+import type { Client } from '@temporalio/client';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { createFreshnessActivities } from '../activities/freshness';
+import type { WatchdogConfig } from './config';
+
+export interface WatchdogWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  config: WatchdogConfig;
+  /** Client the lookup activity lists backup runs with (same server and namespace). */
+  client: Client;
+  /** A pre-built bundle (tests); otherwise only the freshness workflow is bundled. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/** The watchdog: a small worker on its own task queue, so it can live on another host than the backups it watches. */
+export function createWatchdogWorker({ connection, namespace, config, client, workflowBundle }: WatchdogWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue: config.taskQueue,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows/freshness') }),
+    activities: createFreshnessActivities(config, client),
+    maxConcurrentActivityTaskExecutions: 2,
+  });
+}

@@ -1,0 +1,29 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { ConfigError } from './config';
+import { loadWatchdogConfig } from './freshness/config';
+import { createWatchdogWorker } from './freshness/worker';
+import { temporalConnectConfig } from './temporal-connection';
+
+/** `npm run watchdog`: runs the hourly freshness checks. Needs TEMPORAL_* and SLACK_WEBHOOK_URL, no database. */
+async function main(): Promise<void> {
+  const config = loadWatchdogConfig();
+  const { connectionOptions, namespace } = temporalConnectConfig();
+  const nativeConnection = await NativeConnection.connect(connectionOptions);
+  const connection = await Connection.connect(connectionOptions);
+  try {
+    const worker = await createWatchdogWorker({ connection: nativeConnection, namespace, config, client: new Client({ connection, namespace }) });
+    console.log(
+      `backup watchdog polling "${config.taskQueue}" on ${connectionOptions.address} (namespace ${namespace}); Slack ${config.slackWebhookUrl ? 'on' : 'off (SLACK_WEBHOOK_URL unset)'}`,
+    );
+    await worker.run();
+  } finally {
+    await connection.close();
+    await nativeConnection.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? `configuration error: ${err.message}` : err);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+});
