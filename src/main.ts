@@ -65,6 +65,9 @@ async function main(): Promise<void> {
   }
 }
 
+// Ctrl-C or a kill still runs the exit hooks that remove the throwaway servers.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 main().catch((err) => {
   console.error(err instanceof ConfigError ? `configuration error: ${err.message}` : err);
   process.exit(err instanceof ConfigError ? 2 : 1);

@@ -40,12 +40,24 @@ export async function startThrowawayCluster(options: { parentDir?: string } = {}
   const settings = [`-p ${port}`, `-k ${root}`, "-c listen_addresses='127.0.0.1'", '-c fsync=off', '-c full_page_writes=off'];
   run('pg_ctl', ['-D', dataDir, '-l', path.join(root, 'server.log'), '-o', settings.join(' '), '-w', '-t', '60', 'start']);
 
+  // pg_ctl detaches the server: make sure it does not outlive this process (an exit without stop()).
+  const stopNow = () => {
+    try {
+      run('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
+    } catch {
+      /* already stopped */
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+  };
+  process.once('exit', stopNow);
+
   return {
     port,
     password,
     dataDir,
     adminUrl: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`,
     async stop() {
+      process.removeListener('exit', stopNow);
       try {
         run('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
       } finally {
