@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -109,9 +109,4 @@ export function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${encodeURIComponent(database)}`;
   return u.toString();
-}
-
-/** Keeps a spawned helper from outliving this process. */
-export function killOnExit(child: ReturnType<typeof spawn>): void {
-  process.once('exit', () => child.kill('SIGKILL'));
 }
