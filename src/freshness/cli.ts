@@ -1,6 +1,6 @@
+import { reportCliFailure } from '../schedule/cli-errors';
 import { parseArgs } from 'node:util';
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { ConfigError } from '../config/config-error';
+import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { connectClient } from '../schedule/connect';
 import { loadFreshnessScheduleConfig, type FreshnessScheduleConfig } from './config';
 import { localTime } from './message';
@@ -59,16 +59,7 @@ export async function runFreshnessCli(argv: string[], env: NodeJS.ProcessEnv = p
     }
     return 0;
   } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(`configuration error: ${err.message}`);
-      return 2;
-    }
-    if (err instanceof ScheduleNotFoundError) {
-      io.err(`schedule ${err.scheduleId} does not exist: \`npm run schedule\` creates it`);
-      return 1;
-    }
-    io.err(`freshness ${command} failed: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
+    return reportCliFailure(err, `freshness ${command}`, io);
   } finally {
     await connection?.close();
   }

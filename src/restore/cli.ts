@@ -7,7 +7,7 @@ import { ConfigError } from '../config/config-error';
 import { parseDatabaseUrl } from '../config/database-url';
 import { psqlBeside } from '../activities/libpq-command';
 import { findLatestBackup } from './backup-files';
-import { RestoreError, UsageError } from './errors';
+import { UsageError } from './errors';
 import { restoreBackup, type RestoreOptions, type RestoreReport } from './restore-backup';
 
 export const RESTORE_HELP = `Usage: npm run restore -- <file | latest> --target <postgresql URL> [options]

@@ -1,6 +1,5 @@
+import { reportCliFailure } from './cli-errors';
 import { parseArgs } from 'node:util';
-import { ScheduleNotFoundError } from '@temporalio/client';
-import { ConfigError } from '../config/config-error';
 import { loadFreshnessScheduleConfig, upsertFreshnessSchedule } from '../freshness/schedule';
 import { loadScheduleConfig } from './config';
 import { connectClient } from './connect';
@@ -111,16 +110,7 @@ export async function runScheduleCli(argv: string[], env: NodeJS.ProcessEnv = pr
     }
     return 0;
   } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(`configuration error: ${err.message}`);
-      return 2;
-    }
-    if (err instanceof ScheduleNotFoundError) {
-      io.err(`schedule ${err.scheduleId} does not exist: \`npm run schedule\` creates it`);
-      return 1;
-    }
-    io.err(`schedule ${command} failed: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
+    return reportCliFailure(err, `schedule ${command}`, io);
   } finally {
     await connection?.close();
   }

@@ -69,8 +69,8 @@ export function partialFiles(dir: string): string[] {
 
 const ROOT = path.resolve(__dirname, '../..');
 
-/** `npm run worker` as its own OS process (so it can be SIGKILLed); resolves once it polls. */
-export async function spawnWorkerProcess(env: Record<string, string>): Promise<{ child: ChildProcess; output: () => string }> {
+/** `npm run worker` as a child process with only `env` (plus PATH and HOME), its output collected. */
+function spawnWorker(env: Record<string, string>): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
@@ -79,23 +79,22 @@ export async function spawnWorkerProcess(env: Record<string, string>): Promise<{
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  process.once('exit', () => child.kill('SIGKILL'));
-  await waitFor('the worker process to start polling', () => output.includes('backup worker polling') || child.exitCode !== null, 120_000);
-  if (child.exitCode !== null) throw new Error(`worker exited early:\n${output}`);
   return { child, output: () => output };
+}
+
+/** `npm run worker` as its own OS process (so it can be SIGKILLed); resolves once it polls. */
+export async function spawnWorkerProcess(env: Record<string, string>): Promise<{ child: ChildProcess; output: () => string }> {
+  const { child, output } = spawnWorker(env);
+  process.once('exit', () => child.kill('SIGKILL'));
+  await waitFor('the worker process to start polling', () => output().includes('backup worker polling') || child.exitCode !== null, 120_000);
+  if (child.exitCode !== null) throw new Error(`worker exited early:\n${output()}`);
+  return { child, output };
 }
 
 /** Runs `npm run worker` to completion and returns its exit code and output (for config errors). */
 export function runWorkerProcess(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-    child.on('close', (code) => resolve({ code, output }));
+    const { child, output } = spawnWorker(env);
+    child.on('close', (code) => resolve({ code, output: output() }));
   });
 }
