@@ -31,8 +31,8 @@ export async function createBackupWorkers({ connection, namespace, config, workf
     namespace,
     taskQueue: config.hostTaskQueue,
     activities: createFileActivities(config),
-    // Backups are I/O- and CPU-heavy: a few at a time per host is plenty.
-    maxConcurrentActivityTaskExecutions: 4,
+    // Backups are I/O- and CPU-heavy: a few at a time per host is plenty (BACKUP_HOST_CONCURRENCY).
+    maxConcurrentActivityTaskExecutions: config.hostConcurrency,
     // Heartbeats (progress, and the channel cancellation arrives on) reach the server every
     // 2 s at most, so a cancelled dump stops within seconds, not 80% of the heartbeat timeout.
     maxHeartbeatThrottleInterval: '2s',

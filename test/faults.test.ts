@@ -82,6 +82,31 @@ describe('worker killed mid-dump', () => {
     }
   });
 
+  it('a busy host is not a lost host: a run waits for a free slot instead of moving or failing', async () => {
+    // One file step at a time; a step that cannot start within 4 s (2 × heartbeat) triggers the host check.
+    const w = await startTestWorker({ DATABASE_URL: source.url, BACKUP_HOST_CONCURRENCY: '1', BACKUP_HEARTBEAT_TIMEOUT: '2s' });
+    const lock = await lockTable(source.url, 'orders');
+    try {
+      const first = await startBackup(w, 'production');
+      await waitFor('the first dump to hold the only slot', () => partialFiles(w.backupDir).length === 1);
+      const second = await startBackup(w, 'staging');
+      await new Promise((r) => setTimeout(r, 10_000)); // well past two schedule-to-start timeouts
+      await lock.release();
+      const results: BackupResult[] = await Promise.all([first.result(), second.result()]);
+      expect(results.map((r) => r.environment).sort()).toEqual(['production', 'staging']);
+      const history = await second.fetchHistory();
+      const dumpQueues = (history.events ?? []).flatMap((e) =>
+        e.activityTaskScheduledEventAttributes?.activityType?.name === 'dump' ? [e.activityTaskScheduledEventAttributes.taskQueue?.name] : [],
+      );
+      expect(dumpQueues.length).toBeGreaterThan(1); // it asked again while waiting…
+      expect(new Set(dumpQueues)).toEqual(new Set([w.config.hostTaskQueue])); // …always on the same, live host
+      expect((await second.describe()).memo?.lostTaskQueues).toBeUndefined();
+    } finally {
+      await lock.release();
+      await w.stop();
+    }
+  });
+
   it('removes partial files of a crashed worker when a worker starts, but never one still being written', async () => {
     const dir = tmpDir('stale');
     const stale = path.join(dir, 'app_production_20251020_030000.sql.part');

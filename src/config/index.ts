@@ -24,6 +24,8 @@ export interface WorkerConfig {
   backupDir: string;
   timeZone: string;
   gzipLevel: number;
+  /** File steps (dump, compress, …) this worker runs at once; more wait for a free slot. */
+  hostConcurrency: number;
   pgDumpPath: string;
   /** Free space a dump needs, as a multiple of the database's size; 0 skips the check. */
   freeSpaceFactor: number;
@@ -51,6 +53,7 @@ export const DEFAULTS = {
   backupDir: '/tmp',
   timeZone: 'UTC',
   gzipLevel: 6,
+  hostConcurrency: 4,
   pgDumpPath: 'pg_dump',
   maximumAttempts: 3,
   retryInterval: '5m',
@@ -92,6 +95,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     backupDir,
     timeZone,
     gzipLevel: integer(env, 'BACKUP_GZIP_LEVEL', DEFAULTS.gzipLevel, 1, 9),
+    hostConcurrency: integer(env, 'BACKUP_HOST_CONCURRENCY', DEFAULTS.hostConcurrency, 1, 100),
     pgDumpPath: nonEmpty(env, 'BACKUP_PG_DUMP') ?? DEFAULTS.pgDumpPath,
     freeSpaceFactor: factor(env, 'BACKUP_FREE_SPACE_FACTOR', DEFAULTS.freeSpaceFactor),
     slackWebhookUrl,

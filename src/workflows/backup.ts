@@ -26,8 +26,9 @@ const { resolveSettings } = proxyLocalActivities<SharedActivities>({
 });
 
 /**
- * One backup: dump → compress → verify → encrypt → stat → copies → prune on one host, then notify. The only input is the
- * environment label; the database URL is resolved by the worker, so no secret enters history.
+ * One backup: dump → compress → verify → encrypt → stat → copies → prune on one host, then
+ * notify. The only input is the environment label; the database URL is resolved by the
+ * worker, so no secret enters history.
  */
 export async function backupDatabase(environment: string): Promise<BackupResult> {
   const startedAt = workflowInfo().runStartTime;
@@ -56,7 +57,7 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
         // Workflow clock: deterministic, replays identically.
         return { ...file, environment, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), notification };
       } catch (err) {
-        if (!hostLost(err) || host >= MAX_HOSTS) throw err;
+        if (!(err instanceof HostChanged) || host >= MAX_HOSTS) throw err instanceof HostChanged ? err.cause : err;
         log.warn('the host holding this backup stopped serving its task queue; starting the file steps again on another host', {
           lostTaskQueue: settings.hostTaskQueue,
           host,
@@ -64,7 +65,7 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
         lostTaskQueues.push(settings.hostTaskQueue);
         // Recorded in history (and shown in the Web UI) so the move is never silent.
         upsertMemo({ lostTaskQueues });
-        settings = await resolveSettings();
+        settings = err.next;
       }
     }
   } catch (err) {
@@ -83,17 +84,19 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
     // On cancel, wait until the step has stopped pg_dump and removed its partial file.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
-  const dumped = await files.dump({ environment, timestamp });
-  const compressed = await files.compress({ sqlPath: dumped.sqlPath });
+  const onHost = <T>(step: () => Promise<T>) => onThisHost(settings.hostTaskQueue, step);
+  const dumped = await onHost(() => files.dump({ environment, timestamp }));
+  const compressed = await onHost(() => files.compress({ sqlPath: dumped.sqlPath }));
   const verification = settings.verify
-    ? await files.verify({ environment, path: compressed.path, rowCounts: dumped.rowCounts ?? {} })
+    ? await onHost(() => files.verify({ environment, path: compressed.path, rowCounts: dumped.rowCounts ?? {} }))
     : undefined;
   // Encrypt only after verification: the worker holds public keys only, so it could not restore an .age file.
-  const final = settings.encrypt ? await files.encrypt({ path: compressed.path }) : compressed;
-  const stats = await files.stat({ path: final.path });
-  const copies = await copyEverywhere(files, settings.copyTargets, { path: final.path, checksumPath: stats.checksumPath, sha256: stats.sha256 });
+  const final = settings.encrypt ? await onHost(() => files.encrypt({ path: compressed.path })) : compressed;
+  const stats = await onHost(() => files.stat({ path: final.path }));
+  const copyInput = { path: final.path, checksumPath: stats.checksumPath, sha256: stats.sha256 };
+  const copies = await copyEverywhere(settings.copyTargets.map((target) => [target, onHost(() => files[target](copyInput))] as const));
   // Only reached when every step above succeeded: a failed run never prunes.
-  const pruned = settings.prune ? await files.prune({ environment, database: dumped.database, keep: final.fileName }) : undefined;
+  const pruned = settings.prune ? await onHost(() => files.prune({ environment, database: dumped.database, keep: final.fileName })) : undefined;
   return {
     database: dumped.database,
     filePath: final.path,
@@ -113,16 +116,12 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
  * another. A copy that still fails after its retries fails the run (nothing is pruned then),
  * saying which targets the backup did reach.
  */
-async function copyEverywhere(
-  files: FileActivities,
-  targets: BackupSettings['copyTargets'],
-  input: Parameters<FileActivities['copyToS3']>[0],
-): Promise<BackupResult['copies']> {
-  const outcomes = await Promise.allSettled(targets.map((target) => files[target](input)));
-  const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ target: targets[i], error: o.reason as unknown }] : []));
+async function copyEverywhere(copies: ReadonlyArray<readonly [string, Promise<BackupResult['copies'][number]>]>): Promise<BackupResult['copies']> {
+  const outcomes = await Promise.allSettled(copies.map(([, copy]) => copy));
+  const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ target: copies[i][0], error: o.reason as unknown }] : []));
   const reached = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
-  const lost = failed.find((f) => hostLost(f.error));
-  if (lost) throw lost.error;
+  const moved = failed.find((f) => f.error instanceof HostChanged);
+  if (moved) throw moved.error;
   if (failed.length) {
     throw ApplicationFailure.nonRetryable(
       `off-host copy failed: ${failed.map((f) => `${f.target}: ${describe(f.error)}`).join('; ')} ` +
@@ -153,6 +152,35 @@ async function report(notify: SharedActivities['notify'], input: NotifyInput): P
   } catch (err) {
     if (isCancellation(err)) throw err;
     return { status: 'failed', error: describe(err) };
+  }
+}
+
+/** The host holding this run's files is gone; `next` is where the run starts again. */
+class HostChanged extends Error {
+  constructor(
+    readonly next: BackupSettings,
+    readonly cause: unknown,
+  ) {
+    super('the host holding this backup is gone');
+  }
+}
+
+/**
+ * Runs one file step on this run's host. A step that cannot start in time means the host is
+ * either gone or busy (all its slots taken by other runs): the worker now handling this
+ * workflow tells which. Same queue: the host is alive, so wait for a slot by trying the same
+ * step again. Another queue: the host is gone, so the run starts over there.
+ */
+async function onThisHost<T>(hostTaskQueue: string, step: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!hostLost(err)) throw err;
+      const now = await resolveSettings();
+      if (now.hostTaskQueue !== hostTaskQueue) throw new HostChanged(now, err);
+      log.info('the host is busy with other backups; waiting for a free slot', { hostTaskQueue });
+    }
   }
 }
 
