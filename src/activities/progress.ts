@@ -3,12 +3,16 @@ import { Context } from '@temporalio/activity';
 /**
  * Heartbeats `details()` every `everyMs` while `work` runs, so the Web UI shows progress and a
  * dead worker is noticed within the heartbeat timeout. The SDK throttles what it sends.
+ * `work` is awaited before anything else is: a step that fails at once (pg_dump missing) must
+ * not leave a rejection unhandled for a moment, which Node treats as fatal.
  */
 export async function withHeartbeats<T>(details: () => Promise<object> | object, work: Promise<T>, everyMs = 1000): Promise<T> {
   const ctx = Context.current();
-  const beat = async () => ctx.heartbeat(await details());
-  await beat();
-  const timer = setInterval(() => void beat().catch(() => undefined), everyMs);
+  const beat = () => {
+    void (async () => ctx.heartbeat(await details()))().catch(() => undefined);
+  };
+  beat();
+  const timer = setInterval(beat, everyMs);
   try {
     return await work;
   } finally {
