@@ -29,6 +29,18 @@ interface Run {
 
 /** The real CLI in its own process (one node process: `node --import tsx`), as `npm run restore` runs it. */
 function restore(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  // As an operator must: the target's password goes in PGPASSWORD, never in --target.
+  const at = args.indexOf('--target');
+  if (at >= 0 && new URL(args[at + 1]).password) {
+    const url = new URL(args[at + 1]);
+    env = { PGPASSWORD: decodeURIComponent(url.password), ...env };
+    url.password = '';
+    args = [...args.slice(0, at + 1), url.toString(), ...args.slice(at + 2)];
+  }
+  return rawRestore(args, env);
+}
+
+function rawRestore(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...TSX, ...args], { cwd: ROOT, env: { ...process.env, BACKUP_DIR: dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -92,6 +104,14 @@ describe('restore latest', () => {
     expect(run.stdout).toMatch(/public\.customers\s+400\n/);
     expect(run.stdout).toMatch(/public\.orders\s+4000\n/);
     expect(run.stdout).toMatch(/public\.reviews\s+4000\n/);
+    expect(run.stdout + run.stderr).not.toContain(new URL(target).password);
+  });
+
+  it('refuses a password inside --target (it would sit in the process list), without echoing it', async () => {
+    const target = await emptyDatabase('pw_in_argv');
+    const run = await rawRestore(['latest', '--target', target]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--target must not contain a password');
     expect(run.stdout + run.stderr).not.toContain(new URL(target).password);
   });
 
@@ -197,7 +217,13 @@ describe('damaged files and bad input', () => {
     const fifo = path.join(dir, 'fifo_production_20251105_030000.sql.gz');
     execFileSync('mkfifo', ['-m', '600', fifo]);
     const target = await emptyDatabase('killed');
-    const child = spawn(process.execPath, [...TSX, fifo, '--target', target], { cwd: ROOT, stdio: 'ignore' });
+    const bare = new URL(target);
+    bare.password = ''; // the password goes in PGPASSWORD, never in --target
+    const child = spawn(process.execPath, [...TSX, fifo, '--target', bare.toString()], {
+      cwd: ROOT,
+      stdio: 'ignore',
+      env: { ...process.env, PGPASSWORD: decodeURIComponent(new URL(target).password) },
+    });
     const writer = fs.createWriteStream(fifo);
     writer.write(dumpGz.subarray(0, Math.floor(dumpGz.length / 2)));
     const dbName = new URL(target).pathname.slice(1);

@@ -60,6 +60,26 @@ describe('DATABASE_URL parsing', () => {
     const socket = parseDatabaseUrl('postgresql:///app?host=/var/run/postgresql', 'X', {});
     expect(socket).toMatchObject({ database: 'app', password: undefined });
   });
+  it.each([
+    ['an Azure-style user@server name', 'postgresql://backup@myserver:S3cretPw@myserver.example.com:5432/app'],
+    ['a raw "/" in the password', 'postgresql://backup:Ab3/xY9+Secret@db.internal:5432/app'],
+    ['a raw "@" in the password', 'postgresql://backup:p@ssW0rd@db/app'],
+    ['a NUL byte', 'postgresql://backup:sec%00ret@db/app'],
+  ])('refuses %s instead of leaking the password into argv, never echoing it', (_what, raw) => {
+    let message = '';
+    try {
+      parseDatabaseUrl(raw, 'DATABASE_URL', {});
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^DATABASE_URL: (is not a valid postgresql:\/\/ URI: percent-encode|password has invalid percent-encoding)/);
+    for (const part of ['S3cretPw', 'xY9', 'ssW0rd', 'sec']) expect(message).not.toContain(part);
+  });
+  it('accepts IPv6 hosts and refuses an upper-case scheme and sslpassword', () => {
+    expect(parseDatabaseUrl('postgresql://u:pw@[::1]:5432,[fe80::1%25eth0]/app', 'X', {}).safeUri).toBe('postgresql://u@[::1]:5432,[fe80::1%25eth0]/app');
+    expect(() => parseDatabaseUrl('POSTGRESQL://u:pw@h/app', 'X', {})).toThrow(/must be a URI starting with postgresql:\/\//);
+    expect(() => parseDatabaseUrl('postgresql://u@h/app?sslpassword=keypass', 'X', {})).toThrow(/sslpassword cannot be given in the URI/);
+  });
   it('falls back to PGDATABASE, then the user name, for the database name', () => {
     expect(parseDatabaseUrl('postgresql://alice@h', 'X', { PGDATABASE: 'sales' }).database).toBe('sales');
     expect(parseDatabaseUrl('postgresql://alice@h', 'X', {}).database).toBe('alice');

@@ -36,7 +36,7 @@ export async function claimBackupName(dir: string, base: string): Promise<Claime
       }
       continue;
     }
-    const laterStages = [sqlPath, `${sqlPath}.gz.part`, `${sqlPath}.gz`];
+    const laterStages = [sqlPath, `${sqlPath}.gz.part`, `${sqlPath}.gz`, `${sqlPath}.gz.age.part`, `${sqlPath}.gz.age`];
     if (!(await Promise.all(laterStages.map(exists))).some(Boolean)) {
       return { baseName, sqlPath, ...claimed };
     }

@@ -1,5 +1,6 @@
 import { log } from '@temporalio/activity';
 import { secretsOf, type WorkerConfig } from '../config';
+import { redact } from '../config/redact';
 import type { NotifyInput, NotifyOutput } from '../common/types';
 import { postToSlack } from './slack';
 import { slackText } from './slack-message';
@@ -11,7 +12,8 @@ export function makeNotify(config: WorkerConfig) {
       log.info('SLACK_WEBHOOK_URL is not set: notification skipped', { outcome: input.outcome });
       return { status: 'skipped' };
     }
-    await postToSlack(config.slackWebhookUrl, slackText(input), secretsOf(config));
+    // Backstop: whatever text a failure carried, no known secret or URI credential goes to Slack.
+    await postToSlack(config.slackWebhookUrl, redact(slackText(input), secretsOf(config)), secretsOf(config));
     return { status: 'sent' };
   };
 }

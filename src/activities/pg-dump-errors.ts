@@ -52,3 +52,14 @@ export class BoundedText {
     return this.text;
   }
 }
+
+/**
+ * psql's DETAIL and CONTEXT lines quote table rows (`Key (email)=(alice@…)`, `COPY t, line 3:
+ * "…"`): keep them out of failure messages, which reach history and Slack.
+ */
+export function withoutRowData(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((line) => !/^(?:psql:\S*:\d+:\s*)?(?:DETAIL|CONTEXT):/.test(line) && !/^LINE \d+:/.test(line) && !/^\s*\^\s*$/.test(line))
+    .join('\n');
+}

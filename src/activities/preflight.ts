@@ -28,7 +28,7 @@ export async function checkFreeSpace(config: WorkerConfig, target: DatabaseTarge
 
 function databaseSize(config: WorkerConfig, target: DatabaseTarget): Promise<number | undefined> {
   return new Promise((resolve) => {
-    const child = spawnLibpq(psqlBeside(config.pgDumpPath), ['-XAtq', '-c', 'SELECT pg_database_size(current_database())'], target, {
+    const child = spawnLibpq(psqlBeside(config.pgDumpPath), ['-XAtq', '--no-password', '-c', 'SELECT pg_database_size(current_database())'], target, {
       stdio: ['ignore', 'pipe', 'ignore'],
       timeout: 30_000,
     });

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { PART_SUFFIX } from './files';
 import { filesHeldOpenUnder } from './open-files';
 
-/** This project's partial files: `{db}_{env}_{YYYYMMDD_HHMMSS}[_n].sql[.gz|.gz.sha256].part`. */
-export const PARTIAL_FILE = /^[A-Za-z0-9_.-]+_[A-Za-z0-9_-]{1,64}_\d{8}_\d{6}(?:_\d+)?\.sql(?:\.gz(?:\.sha256)?)?\.part$/;
+/** This project's partial files: `{db}_{env}_{YYYYMMDD_HHMMSS}[_n].sql[.gz[.age]][.sha256].part`. */
+export const PARTIAL_FILE = /^[A-Za-z0-9_.-]+_[A-Za-z0-9_-]{1,64}_\d{8}_\d{6}(?:_\d+)?\.sql(?:\.gz(?:\.age)?(?:\.sha256)?)?\.part$/;
 
 /**
  * Removes partial files that a crashed worker left in `dir` and that no live process holds

@@ -24,7 +24,9 @@ export async function stat({ path: file }: StatInput): Promise<StatOutput> {
 
   const checksumPath = `${file}.sha256`;
   const part = checksumPath + PART_SUFFIX;
-  await fs.writeFile(part, `${sha256}  ${path.basename(file)}\n`, { mode: FILE_MODE });
+  // Exclusive create: never write through a file or link someone else placed at this name.
+  await fs.rm(part, { force: true });
+  await fs.writeFile(part, `${sha256}  ${path.basename(file)}\n`, { mode: FILE_MODE, flag: 'wx' });
   await fs.rename(part, checksumPath);
   return { sizeBytes, sha256, checksumPath };
 }

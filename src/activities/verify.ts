@@ -9,7 +9,7 @@ import { withDatabaseName } from '../config/database-url';
 import { redact } from '../config/redact';
 import type { VerifyInput, VerifyOutput } from '../common/types';
 import { psqlBeside, spawnLibpq } from './libpq-command';
-import { BoundedText } from './pg-dump-errors';
+import { BoundedText, withoutRowData } from './pg-dump-errors';
 import { throwIfCancelled, withHeartbeats } from './progress';
 import { ROW_COUNTS_SQL, parseRowCounts, type RowCounts } from './snapshot-session';
 
@@ -86,7 +86,7 @@ async function restoreInto(config: WorkerConfig, scratch: DatabaseTarget, file: 
       throw ApplicationFailure.nonRetryable(`verification failed: the backup file is corrupt or truncated: ${streamError.message}`, 'BackupCorrupt');
     }
     if (code !== 0) {
-      throw ApplicationFailure.nonRetryable(`verification failed: restoring the backup failed: ${redact(stderr.toString().trim(), secrets)}`, 'RestoreFailed');
+      throw ApplicationFailure.nonRetryable(`verification failed: restoring the backup failed: ${redact(withoutRowData(stderr.toString()).trim(), secrets)}`, 'RestoreFailed');
     }
   } finally {
     signal.removeEventListener('abort', onCancel);

@@ -20,7 +20,13 @@ export interface DatabaseTarget {
   database: string;
 }
 
-const SCHEME = /^(postgres(?:ql)?:\/\/)/i;
+// libpq recognises only these two lower-case prefixes; anything else it takes for a database name.
+const SCHEME = /^(postgres(?:ql)?:\/\/)/;
+/** One host of a host list: a name or IPv4 address, or a bracketed IPv6 address, then an optional numeric port. */
+const HOST = /^(?:\[[0-9A-Fa-f:.%\w]*\]|[^\s:@\/\[\]?#]*)(?::\d*)?$/;
+/** A client-key passphrase has no environment variable in libpq: it could only travel in argv. */
+const FORBIDDEN_PARAMS = ['sslpassword'];
+const ENCODE_HINT = "percent-encode '@', ':', '/', '?', '#' and '%' in the user name and password (e.g. with encodeURIComponent)";
 
 export function parseDatabaseUrl(
   raw: string,
@@ -58,10 +64,17 @@ export function parseDatabaseUrl(
       password = value;
       continue;
     }
+    if (FORBIDDEN_PARAMS.includes(key)) {
+      throw new ConfigError(variable, `${key} cannot be given in the URI (it would be visible in the process list): use a libpq service file`);
+    }
     if (key === 'dbname') dbnameParam = value;
     keptParams.push(pair);
   }
-  if (/\s/.test(hosts)) throw new ConfigError(variable, 'host part contains white space');
+  // A raw '@' or '/' in the user name or password shifts every later part; refuse rather than
+  // let part of a password reach argv or an error message as a "host", "port" or "database".
+  if (!hosts.split(',').every((h) => HOST.test(h)) || /[@\/]/.test(path)) {
+    throw new ConfigError(variable, `is not a valid postgresql:// URI: ${ENCODE_HINT}`);
+  }
 
   const database = path || dbnameParam || env.PGDATABASE || user || env.PGUSER || 'postgres';
   const userPart = colon >= 0 ? userInfo.slice(0, colon) : userInfo;
@@ -85,7 +98,9 @@ function firstIndex(text: string, wanted: string, stop: string): number {
 
 function decode(text: string, variable: string, what: string): string {
   try {
-    return decodeURIComponent(text);
+    const decoded = decodeURIComponent(text);
+    if (decoded.includes('\0')) throw new Error('NUL');
+    return decoded;
   } catch {
     // Never echo the text: it may be (part of) the password.
     throw new ConfigError(variable, `${what} has invalid percent-encoding (encode reserved characters as %XX)`);

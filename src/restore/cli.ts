@@ -18,7 +18,8 @@ streaming. Nothing is committed unless the whole file was read, decrypted, decom
 loaded without error. Prints each table's row count afterwards.
 
   latest              the newest backup of --label in --dir, by the timestamp in its name
-  --target URL        postgresql://user[:password]@host[:port]/dbname (password kept out of argv)
+  --target URL        postgresql://user@host[:port]/dbname; the password comes from PGPASSWORD
+                      or a passfile (a password in the URL would sit in this command's own argv)
   --force             load even if the target already has user tables
   --dir DIR           where "latest" looks (default BACKUP_DIR, else ${DEFAULTS.backupDir})
   --label L           whose backups "latest" picks (default BACKUP_ENVIRONMENT, else production)
@@ -94,7 +95,7 @@ export function parseRestoreArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed
     label,
     options: {
       file: path.resolve(positionals[0]),
-      target: parseDatabaseUrl(values.target, '--target', env),
+      target: targetWithoutPassword(parseDatabaseUrl(values.target, '--target', env)),
       force: values.force ?? false,
       identity: identityFile ? { file: identityFile, source: values.identity ? '--identity' : 'BACKUP_AGE_IDENTITY_FILE' } : undefined,
       psqlPath: psqlBeside(env.BACKUP_PG_DUMP?.trim() || DEFAULTS.pgDumpPath),
@@ -110,4 +111,12 @@ function printReport(report: RestoreReport): void {
   const width = Math.max(5, ...report.tables.map((t) => t.table.length));
   console.log(`${'table'.padEnd(width)}  rows`);
   for (const { table, rows } of report.tables) console.log(`${table.padEnd(width)}  ${rows}`);
+}
+
+/** This command's own argv is world-readable for as long as the restore runs: no password in it. */
+function targetWithoutPassword(target: ReturnType<typeof parseDatabaseUrl>): ReturnType<typeof parseDatabaseUrl> {
+  if (target.password) {
+    throw new UsageError('--target must not contain a password (it would be visible in the process list): give it in PGPASSWORD or a passfile');
+  }
+  return target;
 }

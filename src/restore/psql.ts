@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { DatabaseTarget } from '../config';
 import { redact } from '../config/redact';
 import { spawnLibpq } from '../activities/libpq-command';
-import { BoundedText } from '../activities/pg-dump-errors';
+import { BoundedText, withoutRowData } from '../activities/pg-dump-errors';
 import { RestoreError } from './errors';
 
 const FIELD = '\x1f';
@@ -102,7 +102,7 @@ function psqlSpawnError(psqlPath: string, err: NodeJS.ErrnoException): Error {
 }
 
 function psqlFailure(code: number | null, stderr: BoundedText, target: DatabaseTarget): RestoreError {
-  const text = redact(stderr.toString().trim(), [target.password, process.env.PGPASSWORD]);
+  const text = redact(withoutRowData(stderr.toString()).trim(), [target.password, process.env.PGPASSWORD]);
   if (code === 2) return new RestoreError(`cannot reach the target database ${target.safeUri}: ${text || 'psql exit code 2'}`);
   return new RestoreError(`psql failed (exit code ${code}): ${text || 'no message'}`);
 }
