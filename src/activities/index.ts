@@ -9,10 +9,11 @@ import { makeVerify } from './verify';
 import { makePrune } from './prune';
 import { createCopyActivities } from './copy';
 import { makeEncrypt } from './encrypt';
+import { heartbeating } from './progress';
 
-/** Steps that touch the backup file: served on this host's own task queue only. */
+/** Steps that touch the backup file: served on this host's own task queue only. Each heartbeats for its whole life. */
 export function createFileActivities(config: WorkerConfig) {
-  return {
+  const steps = {
     dump: makeDump(config),
     compress: makeCompress(config),
     verify: makeVerify(config),
@@ -21,6 +22,7 @@ export function createFileActivities(config: WorkerConfig) {
     ...createCopyActivities(config.copies),
     prune: makePrune(config),
   };
+  return Object.fromEntries(Object.entries(steps).map(([name, step]) => [name, heartbeating(step as (...args: unknown[]) => Promise<unknown>)])) as typeof steps;
 }
 
 /** Steps any worker can run: served on the shared task queue. */
