@@ -8,12 +8,36 @@ import { psqlBeside, spawnLibpq } from './libpq-command';
  * Exact row count of every user table, as one query: `schema.table|count` per line.
  * query_to_xml runs a count(*) per table inside the current transaction's snapshot.
  */
+const USER_TABLES = `FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')`;
+
 export const ROW_COUNTS_SQL = `SELECT format('%I.%I', n.nspname, c.relname) || '|' ||
   (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+${USER_TABLES}
 ORDER BY 1;`;
+
+/**
+ * The counting session must behave like pg_dump's own: no role-level timeout may kill it, it
+ * holds ACCESS SHARE on every table it will count (so a TRUNCATE or table rewrite, which is
+ * not MVCC-safe, waits instead of emptying the table under the old snapshot), and the server
+ * notices within a second when the session's client is gone (PostgreSQL 14+).
+ */
+const SESSION_SETUP_SQL = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+SET LOCAL statement_timeout = 0;
+SET LOCAL lock_timeout = 0;
+SET LOCAL idle_in_transaction_session_timeout = 0;
+SELECT set_config('transaction_timeout', '0', true) WHERE current_setting('server_version_num')::int >= 170000;
+SELECT set_config('client_connection_check_interval', '1000', true) WHERE current_setting('server_version_num')::int >= 140000;
+SELECT 'snapshot=' || pg_export_snapshot();
+`;
+
+const LOCK_TABLES_SQL = `DO $$DECLARE r record; BEGIN
+  FOR r IN SELECT n.nspname, c.relname ${USER_TABLES} LOOP
+    EXECUTE format('LOCK TABLE %I.%I IN ACCESS SHARE MODE', r.nspname, r.relname);
+  END LOOP;
+END$$;
+`;
 
 export type RowCounts = Record<string, number>;
 
@@ -58,8 +82,9 @@ export class SnapshotSession {
 
   /** Starts the transaction and returns its exported snapshot id. */
   async exportSnapshot(): Promise<string> {
-    this.send("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT 'snapshot=' || pg_export_snapshot();\n");
+    this.send(SESSION_SETUP_SQL);
     const line = await this.nextLine((l) => l.startsWith('snapshot='));
+    this.send(LOCK_TABLES_SQL); // at once: the window for a TRUNCATE stays as small as pg_dump's own
     return line.slice('snapshot='.length);
   }
 

@@ -66,7 +66,14 @@ async function restoreInto(config: WorkerConfig, scratch: DatabaseTarget, file: 
   });
   const stderr = new BoundedText();
   psql.stderr?.on('data', (chunk: Buffer) => stderr.append(chunk));
-  const exited = new Promise<number | null>((resolve) => psql.on('close', resolve));
+  // 'error' (spawn failed: EMFILE, ENOMEM…) must be handled, or it would take the worker down.
+  const exited = new Promise<number | null>((resolve) => {
+    psql.on('error', (err) => {
+      stderr.append(String(err));
+      resolve(null);
+    });
+    psql.on('close', resolve);
+  });
   const signal = Context.current().cancellationSignal;
   const onCancel = () => psql.kill('SIGTERM');
   signal.addEventListener('abort', onCancel, { once: true });
