@@ -65,8 +65,13 @@ describe('worker killed mid-dump', () => {
       const result: BackupResult = await handle.result();
       const restored = await restoreWithPsql(result.filePath, `${source.name}_after_kill`);
       expect(await tableFingerprints(restored)).toEqual(await tableFingerprints(source.url));
-      expect(result.fileName).toMatch(/^faults_\d+_\d+_production_\d{8}_\d{6}\.sql\.gz$/);
-      expect(partialFiles(dir)).toEqual([]); // the dead worker's partial was taken over, not left behind
+      // A new host names its files from `_2` on, so its copies never collide with the lost host's.
+      expect(result.fileName).toMatch(/^faults_\d+_\d+_production_\d{8}_\d{6}_2\.sql\.gz$/);
+      // The dead worker's partial file is removed when a worker starts again on that host.
+      expect(partialFiles(dir)).toHaveLength(1);
+      const restarted = await startTestWorker({ DATABASE_URL: source.url, BACKUP_DIR: dir });
+      await restarted.stop();
+      expect(partialFiles(dir)).toEqual([]);
 
       const history = await handle.fetchHistory();
       const dumpQueues = (history.events ?? []).flatMap((e) =>

@@ -19,9 +19,9 @@ export interface ClaimedName {
  * Two runs of one label in the same second get `<base>` and `<base>_2`; never the same file.
  * A `.part` that no process holds open is a crashed writer's and is taken over.
  */
-export async function claimBackupName(dir: string, base: string): Promise<ClaimedName> {
+export async function claimBackupName(dir: string, base: string, firstSuffix = 1): Promise<ClaimedName> {
   const takenOver = new Set<number>();
-  for (let n = 1; n <= MAX_SUFFIX; n++) {
+  for (let n = firstSuffix; n < firstSuffix + MAX_SUFFIX; n++) {
     const baseName = n === 1 ? base : `${base}_${n}`;
     const sqlPath = fileIn(dir, `${baseName}.sql`);
     let claimed: Awaited<ReturnType<typeof openPart>>;

@@ -27,6 +27,7 @@ export function makeDump(config: WorkerConfig) {
     const { baseName, sqlPath, partPath, handle } = await claimBackupName(
       config.backupDir,
       `${fileSafeName(target.database)}_${input.environment}_${input.timestamp}`,
+      input.firstSuffix,
     );
     log.info('pg_dump starting', { database: target.database, from: target.variable, file: path.basename(sqlPath) });
 

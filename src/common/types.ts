@@ -26,6 +26,11 @@ export interface ActivityPolicy {
 export interface DumpInput {
   environment: string;
   timestamp: string;
+  /**
+   * After a host change, names start at `_<host>`: the lost host may already have copied
+   * `<base>` off-host, and a new dump under the same name would collide with it there.
+   */
+  firstSuffix?: number;
 }
 
 export interface DumpOutput {

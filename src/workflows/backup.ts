@@ -45,7 +45,7 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
 
     for (let host = 1; ; host++) {
       try {
-        const file = await backUpOnOneHost(settings, environment, timestamp);
+        const file = await backUpOnOneHost(settings, environment, timestamp, host);
         const notification = await report(notify, {
           outcome: 'success',
           environment,
@@ -75,7 +75,7 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
   }
 }
 
-async function backUpOnOneHost(settings: BackupSettings, environment: string, timestamp: string) {
+async function backUpOnOneHost(settings: BackupSettings, environment: string, timestamp: string, host: number) {
   const files = proxyActivities<FileActivities>({
     ...activityOptions(settings.activity),
     taskQueue: settings.hostTaskQueue,
@@ -85,7 +85,7 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
   const onHost = <T>(step: () => Promise<T>) => onThisHost(settings.hostTaskQueue, step);
-  const dumped = await onHost(() => files.dump({ environment, timestamp }));
+  const dumped = await onHost(() => files.dump({ environment, timestamp, ...(host > 1 ? { firstSuffix: host } : {}) }));
   const compressed = await onHost(() => files.compress({ sqlPath: dumped.sqlPath }));
   const verification = settings.verify
     ? await onHost(() => files.verify({ environment, path: compressed.path, rowCounts: dumped.rowCounts ?? {} }))
