@@ -1,3 +1,4 @@
+import { defaultPayloadConverter } from '@temporalio/common';
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -158,9 +159,13 @@ describe.skipIf(!HAVE_CHROMIUM)(`the Temporal Web UI in a real browser (${CHROMI
     let handle: WorkflowHandle | undefined;
     try {
       handle = await startBackup(worker, 'production');
-      await waitFor('the dump to report a heartbeat', async () => {
+      // The first heartbeat (sent as the step starts) has no byte count yet; the page shows
+      // what the server had when it loaded, so wait for the progress details first.
+      await waitFor('the dump to report its byte count', async () => {
         const pending = (await handle!.describe()).raw.pendingActivities ?? [];
-        return pending.some((a) => a.activityType?.name === 'dump' && a.heartbeatDetails?.payloads?.length);
+        return pending.some(
+          (a) => a.activityType?.name === 'dump' && (a.heartbeatDetails?.payloads ?? []).some((p) => (defaultPayloadConverter.fromPayload(p) as { bytes?: number }).bytes !== undefined),
+        );
       });
       await openRun(handle, { file: 'web-ui-pending-heartbeat.png', height: 800 }, async (page) => {
         await page.getByText('Running', { exact: true }).first().waitFor({ timeout: UI_TIMEOUT });
