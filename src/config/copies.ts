@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigError } from './config-error';
+import { nonEmpty } from './env';
 
 /**
  * Off-host copies of each verified backup. Both targets are off unless configured.
@@ -96,11 +97,6 @@ export function loadCopyConfig(env: NodeJS.ProcessEnv = process.env): CopyConfig
 /** Which copy activities a run should call, in order (the workflow cannot read the environment). */
 export function copyTargetsOf(config: CopyConfig): Array<'copyToDirectory' | 'copyToS3'> {
   return [...(config.localDir ? (['copyToDirectory'] as const) : []), ...(config.s3 ? (['copyToS3'] as const) : [])];
-}
-
-function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
 }
 
 function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {

@@ -2,11 +2,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { databaseUrlVariableFor, labelProblem } from '../common/label';
-import { isKnownTimeZone } from '../common/timestamp';
 import type { ActivityPolicy } from '../common/types';
 import { ConfigError } from './config-error';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url';
 import { parseDuration } from './durations';
+import { nonEmpty, slackWebhookUrlFrom, timeZoneFrom } from './env';
 import { loadCopyConfig, type CopyConfig } from './copies';
 import { loadEncryptionConfig, type EncryptionConfig } from './encryption';
 import { loadRetentionPolicy } from './retention';
@@ -74,20 +74,14 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     }
   }
 
-  const timeZone = nonEmpty(env, 'BACKUP_TIMEZONE') ?? DEFAULTS.timeZone;
-  if (!isKnownTimeZone(timeZone)) {
-    throw new ConfigError('BACKUP_TIMEZONE', `unknown IANA time zone ${JSON.stringify(timeZone)} (e.g. UTC, Europe/Berlin, Asia/Seoul)`);
-  }
+  const timeZone = timeZoneFrom(env, DEFAULTS.timeZone);
 
   const taskQueue = nonEmpty(env, 'BACKUP_TASK_QUEUE') ?? DEFAULTS.taskQueue;
   const backupDir = path.resolve(nonEmpty(env, 'BACKUP_DIR') ?? DEFAULTS.backupDir);
   const heartbeatTimeoutMs = parseDuration('BACKUP_HEARTBEAT_TIMEOUT', env.BACKUP_HEARTBEAT_TIMEOUT ?? DEFAULTS.heartbeatTimeout);
   const startToCloseTimeoutMs = parseDuration('BACKUP_ACTIVITY_TIMEOUT', env.BACKUP_ACTIVITY_TIMEOUT ?? DEFAULTS.activityTimeout);
 
-  const slackWebhookUrl = nonEmpty(env, 'SLACK_WEBHOOK_URL');
-  if (slackWebhookUrl && !/^https?:\/\/[^\s]+$/i.test(slackWebhookUrl)) {
-    throw new ConfigError('SLACK_WEBHOOK_URL', 'must be an http(s) URL (the incoming-webhook URL Slack gave you)');
-  }
+  const slackWebhookUrl = slackWebhookUrlFrom(env);
 
   return {
     taskQueue,
@@ -132,11 +126,6 @@ export function secretsOf(config: WorkerConfig): string[] {
     ...(config.slackWebhookUrl ? [config.slackWebhookUrl] : []),
     ...(process.env.PGPASSWORD ? [process.env.PGPASSWORD] : []),
   ];
-}
-
-function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {

@@ -1,5 +1,5 @@
 import { labelProblem } from '../common/label';
-import { isKnownTimeZone } from '../common/timestamp';
+import { nonEmpty, slackWebhookUrlFrom, timeZoneFrom } from '../config/env';
 import { ConfigError } from '../config/config-error';
 import { parseDuration } from '../config/durations';
 
@@ -56,14 +56,8 @@ export interface WatchdogConfig {
 }
 
 export function loadWatchdogConfig(env: NodeJS.ProcessEnv = process.env): WatchdogConfig {
-  const slackWebhookUrl = nonEmpty(env, 'SLACK_WEBHOOK_URL');
-  if (slackWebhookUrl && !/^https?:\/\/[^\s]+$/i.test(slackWebhookUrl)) {
-    throw new ConfigError('SLACK_WEBHOOK_URL', 'must be an http(s) URL (the incoming-webhook URL Slack gave you)');
-  }
-  const timeZone = nonEmpty(env, 'BACKUP_TIMEZONE') ?? FRESHNESS_DEFAULTS.timeZone;
-  if (!isKnownTimeZone(timeZone)) {
-    throw new ConfigError('BACKUP_TIMEZONE', `unknown IANA time zone ${JSON.stringify(timeZone)} (e.g. UTC, Europe/Berlin, Asia/Seoul)`);
-  }
+  const slackWebhookUrl = slackWebhookUrlFrom(env);
+  const timeZone = timeZoneFrom(env, FRESHNESS_DEFAULTS.timeZone);
   return { taskQueue: watchdogTaskQueue(env), slackWebhookUrl, timeZone };
 }
 
@@ -81,9 +75,4 @@ export function environmentsOf(env: NodeJS.ProcessEnv): string[] {
 
 function watchdogTaskQueue(env: NodeJS.ProcessEnv): string {
   return nonEmpty(env, 'BACKUP_WATCHDOG_TASK_QUEUE') ?? FRESHNESS_DEFAULTS.taskQueue;
-}
-
-function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
 }

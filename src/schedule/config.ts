@@ -2,6 +2,7 @@ import { labelProblem } from '../common/label';
 import { isKnownTimeZone } from '../common/timestamp';
 import { DEFAULTS as WORKER_DEFAULTS } from '../config';
 import { ConfigError } from '../config/config-error';
+import { nonEmpty } from '../config/env';
 import { parseDuration } from '../config/durations';
 
 /** One Schedule: which environment label it backs up, under which ids. */
@@ -107,9 +108,4 @@ function checkedLabel(variable: string, label: string): string {
   const problem = labelProblem(label);
   if (problem) throw new ConfigError(variable, problem);
   return label;
-}
-
-function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
 }
