@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BackupResult } from '../src/common/types';
 import { pruneCli } from '../src/prune';
-import { backupNamePattern, isoWeek, parseBackupNames, planRetention } from '../src/retention/plan';
+import { backupNamePattern, isoWeek, newestFirst, parseBackupNames, planRetention } from '../src/retention/plan';
 import { startBackup, startTestWorker } from './support/backup-worker';
 import { freshDemoDatabase } from './support/database';
 
@@ -47,6 +47,16 @@ describe('retention plan', () => {
       'notes.txt',
     ];
     expect(parse(list).map((b) => b.name)).toEqual(['app_production_20251022_030000.sql.gz', 'app_production_20251022_030000.sql.gz.age']);
+  });
+
+  it('orders newest first, the higher suffix first, and a backup present as .gz and .age with its .age first', () => {
+    const list = ['app_production_20251022_030000.sql.gz', 'app_production_20251022_030000.sql.gz.age', 'app_production_20251022_030000_2.sql.gz', 'x_production_20251023_030000.sql.gz'];
+    expect(newestFirst(parseBackupNames(list, backupNamePattern(undefined, 'production'))).map((b) => b.name)).toEqual([
+      'x_production_20251023_030000.sql.gz',
+      'app_production_20251022_030000_2.sql.gz',
+      'app_production_20251022_030000.sql.gz.age',
+      'app_production_20251022_030000.sql.gz',
+    ]);
   });
 
   it('computes ISO weeks across year ends', () => {

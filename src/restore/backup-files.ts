@@ -1,23 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { backupNamePattern, newestFirst, parseBackupNames } from '../retention/plan';
 import { RestoreError } from './errors';
-
-/** `{db}_{label}_{YYYYMMDD_HHMMSS}[_n].sql.gz[.age]`, the names the backup workflow writes. */
-export interface BackupName {
-  fileName: string;
-  /** `YYYYMMDD_HHMMSS` + sequence, comparable as a string within one label. */
-  sortKey: string;
-  encrypted: boolean;
-}
-
-/** Parses a backup file name of `label`; undefined for anything else (.part, .sha256, other labels). */
-export function parseBackupName(fileName: string, label: string): BackupName | undefined {
-  const match = new RegExp(`^.+_${label}_(\\d{8}_\\d{6})(?:_(\\d+))?\\.sql\\.gz(\\.age)?$`).exec(fileName);
-  if (!match) return undefined;
-  // Sequence 1 is the unsuffixed first file of a second; pad so that _10 sorts after _9.
-  const sequence = (match[2] ?? '1').padStart(6, '0');
-  return { fileName, sortKey: `${match[1]}_${sequence}`, encrypted: Boolean(match[3]) };
-}
 
 /**
  * The newest backup of `label` in `dir`, by the timestamp in its name (not mtime: copies and
@@ -31,13 +15,11 @@ export async function findLatestBackup(dir: string, label: string): Promise<stri
   } catch (err) {
     throw new RestoreError(`cannot list backup directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  const backups = names.flatMap((n) => parseBackupName(n, label) ?? []);
+  const backups = parseBackupNames(names, backupNamePattern(undefined, label));
   if (backups.length === 0) {
     throw new RestoreError(`no backup of label "${label}" in ${dir} (expected files like {db}_${label}_YYYYMMDD_HHMMSS.sql.gz[.age])`);
   }
-  // Same key twice = one backup as .gz and .age (an encrypt step interrupted after publishing): either is whole.
-  backups.sort((a, b) => (a.sortKey === b.sortKey ? Number(a.encrypted) - Number(b.encrypted) : a.sortKey < b.sortKey ? -1 : 1));
-  return path.join(dir, backups[backups.length - 1].fileName);
+  return path.join(dir, newestFirst(backups)[0].name);
 }
 
 /** The file the user named: must exist and be a regular file (or a pipe). */

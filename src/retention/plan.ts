@@ -19,12 +19,13 @@ export interface BackupName {
 }
 
 /**
- * This project's backups of one database and label: `{db}_{label}_{YYYYMMDD_HHMMSS}[_n].sql.gz[.age]`.
+ * This project's backups of one label (and database, when given): `{db}_{label}_{YYYYMMDD_HHMMSS}[_n].sql.gz[.age]`.
  * Sidecars (`.sha256`) and partial files never match.
  */
-export function backupNamePattern(databaseInName: string, label: string): RegExp {
+export function backupNamePattern(databaseInName: string | undefined, label: string): RegExp {
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${escape(databaseInName)}_${escape(label)}_(\\d{8}_\\d{6})(?:_(\\d+))?\\.sql\\.gz(?:\\.age)?$`);
+  const database = databaseInName === undefined ? '.+' : escape(databaseInName);
+  return new RegExp(`^${database}_${escape(label)}_(\\d{8}_\\d{6})(?:_(\\d+))?\\.sql\\.gz(?:\\.age)?$`);
 }
 
 export function parseBackupNames(names: string[], pattern: RegExp): BackupName[] {
@@ -34,16 +35,27 @@ export function parseBackupNames(names: string[], pattern: RegExp): BackupName[]
   });
 }
 
+/**
+ * Newest first by the name's timestamp, then its collision suffix. One backup present both as
+ * `.gz` and `.age` (an encrypt interrupted after publishing) lists its `.age` first: either is whole.
+ */
+export function newestFirst(backups: BackupName[]): BackupName[] {
+  const encrypted = (b: BackupName) => Number(b.name.endsWith('.age'));
+  return [...backups].sort((a, b) =>
+    a.timestamp !== b.timestamp ? (a.timestamp < b.timestamp ? 1 : -1) : a.suffix !== b.suffix ? b.suffix - a.suffix : encrypted(b) - encrypted(a),
+  );
+}
+
 export function planRetention(backups: BackupName[], policy: RetentionPolicy, alwaysKeep: string[] = []): { keep: string[]; remove: string[] } {
-  const newestFirst = [...backups].sort((a, b) => (a.timestamp === b.timestamp ? b.suffix - a.suffix : a.timestamp < b.timestamp ? 1 : -1));
+  const sorted = newestFirst(backups);
   const keep = new Set<string>(alwaysKeep.filter((n) => backups.some((b) => b.name === n)));
-  newestFirst.slice(0, policy.last).forEach((b) => keep.add(b.name));
-  keepNewestPerBucket(newestFirst, policy.daily, (b) => b.timestamp.slice(0, 8), keep);
-  keepNewestPerBucket(newestFirst, policy.weekly, (b) => isoWeek(b.timestamp), keep);
-  keepNewestPerBucket(newestFirst, policy.monthly, (b) => b.timestamp.slice(0, 6), keep);
+  sorted.slice(0, policy.last).forEach((b) => keep.add(b.name));
+  keepNewestPerBucket(sorted, policy.daily, (b) => b.timestamp.slice(0, 8), keep);
+  keepNewestPerBucket(sorted, policy.weekly, (b) => isoWeek(b.timestamp), keep);
+  keepNewestPerBucket(sorted, policy.monthly, (b) => b.timestamp.slice(0, 6), keep);
   return {
-    keep: newestFirst.filter((b) => keep.has(b.name)).map((b) => b.name),
-    remove: newestFirst.filter((b) => !keep.has(b.name)).map((b) => b.name),
+    keep: sorted.filter((b) => keep.has(b.name)).map((b) => b.name),
+    remove: sorted.filter((b) => !keep.has(b.name)).map((b) => b.name),
   };
 }
 
