@@ -250,6 +250,8 @@ describe('parallel gzip: memory', () => {
 describe('compress activity', () => {
   const config = () =>
     loadWorkerConfig({ DATABASE_URL: 'postgresql://u@127.0.0.1:1/db', BACKUP_DIR: tmp, BACKUP_GZIP_LEVEL: '6', PATH: process.env.PATH });
+  // Given a finished dump, compress always returns the file.
+  const compressFile = () => makeCompress(config()) as (input: { sqlPath: string }) => Promise<CompressOutput>;
 
   it('turns a real pg_dump into a 0600 .sql.gz that zcat | psql restores, removes the .sql, and heartbeats progress', async () => {
     const source = await freshDemoDatabase('pgzip');
@@ -260,7 +262,7 @@ describe('compress activity', () => {
     const env = new MockActivityEnvironment();
     const beats: Array<{ step: string; bytesIn: number; totalIn: number }> = [];
     env.on('heartbeat', (d) => beats.push(d));
-    const out: CompressOutput = await env.run(makeCompress(config()), { sqlPath });
+    const out: CompressOutput = await env.run(compressFile(), { sqlPath });
 
     expect(out).toMatchObject({ path: `${sqlPath}.gz`, fileName: `${source.name}.sql.gz`, bytesIn: bytes });
     expect(out.bytesOut).toBe(fs.statSync(out.path).size);
@@ -282,7 +284,7 @@ describe('compress activity', () => {
       if (d.bytesIn === 0) setTimeout(() => env.cancel(), 150);
     });
     const started = Date.now();
-    const result = env.run(makeCompress(config()), { sqlPath });
+    const result = env.run(compressFile(), { sqlPath });
     await expect(result).rejects.toBeInstanceOf(CancelledFailure);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(fs.existsSync(`${sqlPath}.gz`)).toBe(false);

@@ -8,6 +8,7 @@ import { claimBackupName } from './claim-name';
 import { ensureBackupDir, publishPart, removeQuietly } from './files';
 import { spawnLibpq } from './libpq-command';
 import { BoundedText, pgDumpFailure } from './pg-dump-errors';
+import { announceDump, runKey } from './live-dumps';
 import { checkFreeSpace } from './preflight';
 import { throwIfCancelled, withHeartbeats } from './progress';
 import { SnapshotSession, type RowCounts } from './snapshot-session';
@@ -38,7 +39,10 @@ export function makeDump(config: WorkerConfig) {
     counting?.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
 
     let published = false;
+    let announced: ReturnType<typeof announceDump> | undefined;
     try {
+      // A compress step beside this one reads the file as it grows (see live-dumps).
+      if (input.announce) announced = announceDump(runKey(Context.current().info), { sqlPath, partPath, ino: (await handle.stat()).ino });
       await withHeartbeats(async () => ({ step: 'dump', bytes: (await handle.stat()).size }), runPgDump(config, target, handle.fd, snapshot));
       const rowCounts = await sourceRowCounts(config, target, session, counting);
       const bytes = (await handle.stat()).size;
@@ -46,11 +50,13 @@ export function makeDump(config: WorkerConfig) {
       await handle.close();
       await publishPart(partPath, sqlPath);
       published = true;
+      announced?.complete();
       log.info('pg_dump finished', { file: path.basename(sqlPath), bytes });
       return { database: target.database, baseName, sqlPath, bytes, rowCounts };
     } finally {
       session?.kill();
       if (!published) {
+        announced?.failed();
         await handle.close().catch(() => undefined);
         await removeQuietly(partPath);
       }

@@ -8,6 +8,16 @@ import { copyTargetsOf } from '../config/copies';
  */
 export function makeResolveSettings(config: WorkerConfig) {
   return async function resolveSettings(): Promise<BackupSettings> {
-    return { timeZone: config.timeZone, hostTaskQueue: config.hostTaskQueue, activity: config.policy, verify: config.verify.enabled, prune: config.retention.last > 0, encrypt: !!config.encryption, copyTargets: copyTargetsOf(config.copies) };
+    return {
+      timeZone: config.timeZone,
+      hostTaskQueue: config.hostTaskQueue,
+      activity: config.policy,
+      verify: config.verify.enabled,
+      prune: config.retention.last > 0,
+      encrypt: !!config.encryption,
+      copyTargets: copyTargetsOf(config.copies),
+      // Both steps of a run hold a slot at once; with one slot the compress would wait for nothing.
+      compressWhileDumping: config.hostConcurrency >= 2,
+    };
   };
 }

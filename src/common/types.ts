@@ -14,6 +14,12 @@ export interface BackupSettings {
   encrypt: boolean;
   /** Off-host copy steps to run, one activity per target. */
   copyTargets: Array<'copyToDirectory' | 'copyToS3'>;
+  /**
+   * Run compress beside dump, following the file as it grows (needs two slots on the host,
+   * BACKUP_HOST_CONCURRENCY ≥ 2). Absent in runs recorded before it existed, which therefore
+   * replay their sequential steps unchanged.
+   */
+  compressWhileDumping?: boolean;
 }
 
 export interface ActivityPolicy {
@@ -31,6 +37,8 @@ export interface DumpInput {
    * `<base>` off-host, and a new dump under the same name would collide with it there.
    */
   firstSuffix?: number;
+  /** Let a `compress` started beside this dump follow the file while pg_dump writes it. */
+  announce?: boolean;
 }
 
 export interface DumpOutput {
@@ -43,11 +51,18 @@ export interface DumpOutput {
   rowCounts?: Record<string, number>;
 }
 
-export interface CompressInput {
-  sqlPath: string;
+/** A finished dump, or the dump this run is writing right now (followed as it grows). */
+export type CompressInput = { sqlPath: string } | { whileDumping: true };
+
+/** What a `compress` beside the dump returns when it had nothing to follow; the workflow compresses after the dump then. */
+export interface NothingFollowed {
+  followed: false;
+  reason: string;
 }
 
 export interface CompressOutput {
+  /** The dump compressed (removed once the `.sql.gz` is in place). */
+  sqlPath: string;
   path: string;
   fileName: string;
   bytesIn: number;

@@ -67,6 +67,11 @@ export function partialFiles(dir: string): string[] {
   return fs.readdirSync(dir).filter((name) => name.endsWith('.part'));
 }
 
+/** The `.sql.part` files: one per pg_dump writing (a compress following it writes `.sql.gz.part` beside). */
+export function dumpsInProgress(dir: string): string[] {
+  return fs.readdirSync(dir).filter((name) => name.endsWith('.sql.part'));
+}
+
 const ROOT = path.resolve(__dirname, '../..');
 
 /** `npm run worker` as a child process with only `env` (plus PATH and HOME), its output collected. */

@@ -1,0 +1,45 @@
+import type fs from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** The writer gave up: what was read so far is not a complete file and never will be. */
+export class WriterFailed extends Error {
+  constructor() {
+    super('the writer of the followed file failed');
+  }
+}
+
+export interface FollowOptions {
+  /** The writer's state, read before each read: `complete` means nothing more will be written. */
+  state: () => 'writing' | 'complete' | 'failed';
+  chunkSize: number;
+  /** How long to wait at the end of the file for the writer to add more. */
+  pollMs: number;
+  signal: AbortSignal;
+  /** Called with the bytes read so far after each read. */
+  onRead?: (position: number) => void;
+}
+
+/**
+ * Reads a file from the start while another process is still writing it, like `tail -f`
+ * from byte 0, and ends at its true end: the state is read before each read, so an empty
+ * read after the writer said `complete` means nothing more can come.
+ */
+export async function* followFile(handle: fs.FileHandle, options: FollowOptions): AsyncGenerator<Buffer> {
+  let position = 0;
+  for (;;) {
+    const state = options.state();
+    if (state === 'failed') throw new WriterFailed();
+    // A fresh buffer each time: downstream may keep a chunk after asking for the next.
+    const buffer = Buffer.allocUnsafe(options.chunkSize);
+    const { bytesRead } = await handle.read(buffer, 0, options.chunkSize, position);
+    if (bytesRead > 0) {
+      position += bytesRead;
+      options.onRead?.(position);
+      yield buffer.subarray(0, bytesRead);
+    } else if (state === 'complete') {
+      return;
+    } else {
+      await sleep(options.pollMs, undefined, { signal: options.signal });
+    }
+  }
+}
