@@ -7,8 +7,9 @@
  *    (M MB of COPY text, default 5 MB per scale unit: scale 130 gives a ~2 GB plain dump), and a
  *    tiny database for the Temporal overhead;
  *  - an embedded Temporal dev server;
- *  - a backup worker in a child process (`node --import tsx src/worker.ts`), so its peak RSS
- *    (VmHWM) can be read from /proc.
+ *  - a backup worker in a child process, built as production runs it (`npm run build`: tsc's
+ *    JavaScript plus the prebuilt workflow bundle; `--worker tsx` runs src/worker.ts through tsx
+ *    instead, bundling at start), so its peak RSS (VmHWM) can be read from /proc.
  * Then R rounds of: the backupDatabase workflow (dump → compress → stat; notify is skipped
  * without SLACK_WEBHOOK_URL), `pg_dump | gzip -6 > file`, `pg_dump | pigz -6 > file`, and, to
  * show what compressing while dumping would give, `pg_dump | src/compression/gzip-cli.ts -6 > file`.
@@ -38,7 +39,7 @@ interface Options {
   level: number;
   tinyRuns: number;
   json?: string;
-  /** `tsx`: src/worker.ts through tsx (as `npm run worker`); `compiled`: tsc's JavaScript, as a production build runs. */
+  /** `compiled` (default): `npm run build`'s output, as production runs it; `tsx`: src/worker.ts through tsx (as `npm run worker`). */
   worker: 'tsx' | 'compiled';
 }
 
@@ -59,7 +60,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   for (const flag of flags.keys()) {
     if (!['scale', 'rounds', 'text-mb', 'level', 'tiny-runs', 'json', 'worker'].includes(flag)) throw new Error(`unknown flag --${flag}`);
   }
-  const worker = flags.get('worker') ?? env.BENCH_WORKER ?? 'tsx';
+  const worker = flags.get('worker') ?? env.BENCH_WORKER ?? 'compiled';
   if (worker !== 'tsx' && worker !== 'compiled') throw new Error(`--worker: expected tsx or compiled, got ${JSON.stringify(worker)}`);
   const scale = Math.round(num('scale', 'BENCH_SCALE', 10, 1));
   return {
@@ -164,8 +165,9 @@ async function main(): Promise<void> {
       // Inside the project, so the compiled files find node_modules.
       const outDir = fs.mkdtempSync(path.join(ROOT, '.run', 'bench-lib-'));
       cleanups.push(() => fs.rmSync(outDir, { recursive: true, force: true }));
-      say('compiling the worker (tsc -p tsconfig.build.json)…');
+      say('building the worker as `npm run build` does (tsc, then the workflow bundle beside it)…');
       execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: ROOT, stdio: 'inherit' });
+      execFileSync(process.execPath, [path.join(outDir, 'bundle-workflows.js')], { cwd: ROOT, stdio: 'ignore' });
       entry = [path.join(outDir, 'worker.js')];
     }
     const taskQueue = `bench-${randomUUID().slice(0, 8)}`;
@@ -187,7 +189,7 @@ async function main(): Promise<void> {
     });
     cleanups.push(() => worker.stop());
     const memory: Memory = { startupPeakMb: vmKb(worker.pid, 'VmHWM') / 1024, idleMb: vmKb(worker.pid, 'VmRSS') / 1024 };
-    say(`worker pid ${worker.pid} ready: RSS ${memory.idleMb.toFixed(0)} MB, peak so far (start-up, bundling workflow code) ${memory.startupPeakMb.toFixed(0)} MB`);
+    say(`worker pid ${worker.pid} ready: RSS ${memory.idleMb.toFixed(0)} MB, peak so far (start-up) ${memory.startupPeakMb.toFixed(0)} MB`);
     const canResetPeak = resetPeak(worker.pid);
 
     const connection = await Connection.connect({ address: temporal.address });
@@ -304,7 +306,7 @@ function printTables(r: {
   const wfOverhead = med(wf.map((x) => x.overheadS ?? 0));
   lines.push('', '### Worker and Temporal', '');
   const mb = (v?: number) => (v === undefined ? 'n/a' : `${v.toFixed(0)} MB`);
-  lines.push(`- worker RSS: start-up peak ${mb(m.startupPeakMb)} (bundling workflow code), idle after start-up ${mb(m.idleMb)}, peak during the tiny runs ${mb(m.tinyPeakMb)}, RSS before the big runs ${mb(m.beforeBigMb)}, peak during the big runs ${mb(m.bigPeakMb)} (VmHWM, reset between phases)`);
+  lines.push(`- worker RSS: start-up peak ${mb(m.startupPeakMb)} (tsx bundles the workflow code here; a compiled worker loads its prebuilt bundle), idle after start-up ${mb(m.idleMb)}, peak during the tiny runs ${mb(m.tinyPeakMb)}, RSS before the big runs ${mb(m.beforeBigMb)}, peak during the big runs ${mb(m.bigPeakMb)} (VmHWM, reset between phases)`);
   lines.push(`- tiny database, ${r.tiny.length} runs: median wall ${tinyWall.toFixed(2)} s, of which outside activities (Temporal overhead) ${tinyOverhead.toFixed(2)} s`);
   lines.push(`- big database: median time outside activities ${wfOverhead.toFixed(2)} s per run`);
   lines.push(`- load average at the end: ${loadAvgText()} (${os.availableParallelism()} cores)`);

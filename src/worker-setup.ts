@@ -2,12 +2,13 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createFileActivities, createSharedActivities } from './activities';
 import { removeStalePartials } from './activities/stale-files';
 import type { WorkerConfig } from './config';
+import { workflowCode } from './workflow-code';
 
 export interface BackupWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   config: WorkerConfig;
-  /** A pre-built workflow bundle (tests build it once); otherwise src/workflows is bundled here. */
+  /** A pre-built workflow bundle (tests build it once); otherwise see workflowCode(). */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
@@ -23,7 +24,7 @@ export async function createBackupWorkers({ connection, namespace, config, workf
     connection,
     namespace,
     taskQueue: config.taskQueue,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    ...(workflowBundle ? { workflowBundle } : workflowCode()),
     activities: createSharedActivities(config),
   });
   const host = await Worker.create({

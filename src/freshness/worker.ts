@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createFreshnessActivities } from '../activities/freshness';
+import { workflowCode } from '../workflow-code';
 import type { WatchdogConfig } from './config';
 
 export interface WatchdogWorkerOptions {
@@ -9,7 +10,7 @@ export interface WatchdogWorkerOptions {
   config: WatchdogConfig;
   /** Client the lookup activity lists backup runs with (same server and namespace). */
   client: Client;
-  /** A pre-built bundle (tests); otherwise only the freshness workflow is bundled. */
+  /** A pre-built bundle (tests); otherwise see workflowCode(). */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
@@ -19,7 +20,7 @@ export function createWatchdogWorker({ connection, namespace, config, client, wo
     connection,
     namespace,
     taskQueue: config.taskQueue,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows/freshness') }),
+    ...(workflowBundle ? { workflowBundle } : workflowCode()),
     activities: createFreshnessActivities(config, client),
     maxConcurrentActivityTaskExecutions: 2,
   });

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { startThrowawayCluster } from '../../src/dev/postgres-cluster';
 import { findTemporalCli, startEmbeddedTemporal } from '../../src/dev/temporal-server';
+import { writeWorkflowBundle } from '../../src/workflow-code';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -23,13 +23,12 @@ export default async function setup(project: TestProject) {
   const runDir = path.resolve(__dirname, '../../.run');
   fs.mkdirSync(runDir, { recursive: true });
 
-  const [temporal, cluster, bundle] = await Promise.all([
+  const workflowBundlePath = path.join(runDir, `workflow-bundle-${process.pid}.js`);
+  const [temporal, cluster] = await Promise.all([
     startEmbeddedTemporal({ ui: true }),
     startThrowawayCluster(),
-    bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, '../../src/workflows/index.ts'), logger: quietLogger }),
+    writeWorkflowBundle(workflowBundlePath, quietLogger),
   ]);
-  const workflowBundlePath = path.join(runDir, `workflow-bundle-${process.pid}.js`);
-  fs.writeFileSync(workflowBundlePath, bundle.code);
 
   project.provide('temporalAddress', temporal.address);
   project.provide('temporalUiUrl', temporal.uiUrl ?? '');
