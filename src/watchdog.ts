@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError } from './config';
 import { loadWatchdogConfig } from './freshness/config';
@@ -9,17 +9,15 @@ import { temporalConnectConfig } from './temporal-connection';
 async function main(): Promise<void> {
   const config = loadWatchdogConfig();
   const { connectionOptions, namespace } = temporalConnectConfig();
-  const nativeConnection = await NativeConnection.connect(connectionOptions);
-  const connection = await Connection.connect(connectionOptions);
+  const connection = await NativeConnection.connect(connectionOptions);
   try {
-    const worker = await createWatchdogWorker({ connection: nativeConnection, namespace, config, client: new Client({ connection, namespace }) });
+    const worker = await createWatchdogWorker({ connection, namespace, config, client: new Client({ connection, namespace }) });
     console.log(
       `backup watchdog polling "${config.taskQueue}" on ${connectionOptions.address} (namespace ${namespace}); Slack ${config.slackWebhookUrl ? 'on' : 'off (SLACK_WEBHOOK_URL unset)'}`,
     );
     await worker.run();
   } finally {
     await connection.close();
-    await nativeConnection.close();
   }
 }
 

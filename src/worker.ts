@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadWorkerConfig } from './config';
 import { loadWatchdogConfig } from './freshness/config';
@@ -16,16 +16,15 @@ async function main(): Promise<void> {
   const watchdog = process.env.BACKUP_WATCHDOG?.trim().toLowerCase() === 'false' ? undefined : loadWatchdogConfig();
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
-  const clientConnection = watchdog ? await Connection.connect(connectionOptions) : undefined;
   try {
     const workers = await createBackupWorkers({ connection, namespace, config });
     if (watchdog) {
-      workers.push(await createWatchdogWorker({ connection, namespace, config: watchdog, client: new Client({ connection: clientConnection!, namespace }) }));
+      // The worker's own connection serves the watchdog's client calls too: no second connection.
+      workers.push(await createWatchdogWorker({ connection, namespace, config: watchdog, client: new Client({ connection, namespace }) }));
     }
     console.log(`backup worker polling "${config.taskQueue}" and its own "${config.hostTaskQueue}" on ${connectionOptions.address} (namespace ${namespace}); backups go to ${config.backupDir}`);
     await runWorkers(workers);
   } finally {
-    await clientConnection?.close();
     await connection.close();
   }
 }
