@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { CopyConfig } from '../config/copies';
+import type { CopyConfig, S3CopyConfig } from '../config/copies';
 import type { CopyInput, CopyOutput } from './copy-common';
 import { makeCopyToDirectory } from './copy-dir';
-import { makeCopyToS3, type S3CopyOptions } from './copy-s3';
+import type { S3CopyOptions } from './copy-s3';
 
 export type { CopyInput, CopyOutput } from './copy-common';
 export { copyTargetsOf } from '../config/copies';
@@ -16,7 +16,16 @@ export { copyTargetsOf } from '../config/copies';
 export function createCopyActivities(config: CopyConfig, s3Options: S3CopyOptions = {}) {
   return {
     copyToDirectory: config.localDir ? makeCopyToDirectory(config.localDir) : notConfigured('BACKUP_COPY_DIR'),
-    copyToS3: config.s3 ? makeCopyToS3(config.s3, s3Options) : notConfigured('BACKUP_S3_BUCKET'),
+    copyToS3: config.s3 ? loadedOnFirstUse(config.s3, s3Options) : notConfigured('BACKUP_S3_BUCKET'),
+  };
+}
+
+/** The AWS SDK costs some 20 MB of RSS once loaded: only workers that copy to S3 load it, and only when they first do. */
+function loadedOnFirstUse(config: S3CopyConfig, options: S3CopyOptions) {
+  let copy: Promise<(input: CopyInput) => Promise<CopyOutput>> | undefined;
+  return async function copyToS3(input: CopyInput): Promise<CopyOutput> {
+    copy ??= import('./copy-s3').then((m) => m.makeCopyToS3(config, options));
+    return (await copy)(input);
   };
 }
 

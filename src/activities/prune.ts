@@ -2,8 +2,6 @@ import { log } from '@temporalio/activity';
 import type { WorkerConfig } from '../config';
 import type { PruneInput, PruneOutput } from '../common/types';
 import { applyLocalPrune, planLocalPrune } from '../retention/local';
-import { applyS3Prune, planS3Prune } from '../retention/s3';
-import { s3ClientFor } from './s3-client';
 
 /**
  * `prune`: applies the retention policy to this database's and label's backups in BACKUP_DIR
@@ -20,6 +18,8 @@ export function makePrune(config: WorkerConfig) {
       results.push({ target: `dir:${directory}`, kept: plan.keep.length, removed: plan.remove });
     }
     if (config.copies.s3) {
+      // Loaded here, not at start: workers without S3 never pay for the AWS SDK.
+      const [{ applyS3Prune, planS3Prune }, { s3ClientFor }] = await Promise.all([import('../retention/s3'), import('./s3-client')]);
       const client = s3ClientFor(config.copies.s3);
       try {
         const plan = await planS3Prune(client, config.copies.s3, database, environment, config.retention, [keep]);
