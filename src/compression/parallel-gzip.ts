@@ -49,19 +49,31 @@ export function createParallelGzip(options: ParallelGzipOptions = {}): Duplex {
 /** The same as an async generator: plain chunks in, gzip chunks out (also usable as a pipeline step). */
 export async function* gzipChunks(source: AsyncIterable<Buffer | Uint8Array | string>, options: ParallelGzipOptions = {}): AsyncGenerator<Buffer> {
   const { level, blockSize, inFlight } = resolve(options);
-  const pending: Array<Promise<Buffer>> = [];
+  const pending: Array<{ job: Promise<Buffer>; input: Buffer }> = [];
+  // Input blocks are recycled once compressed: a multi-GB stream reuses the same few MiB
+  // instead of leaving a trail of garbage Buffers that V8 only collects every few dozen MB.
+  const spare: Buffer[] = [];
   let dictionary: Buffer | undefined;
   let crc = 0;
   let size = 0;
-  let block = Buffer.allocUnsafe(blockSize);
+  let block: Buffer = Buffer.allocUnsafe(blockSize);
   let fill = 0;
 
   const submit = (data: Buffer, last: boolean) => {
+    // zlib copies the dictionary when the job starts, so the block it came from may be reused after this call.
     const job = deflateBlock(data, level, dictionary, last);
     job.catch(() => undefined); // awaited in order below; this only stops an early abort from leaving it unhandled
-    pending.push(job);
+    pending.push({ job, input: block });
     // Full blocks are ≥ 32 KiB, so the tail of this one is the whole window the next one needs.
     dictionary = data.subarray(data.length - WINDOW);
+    block = spare.pop() ?? Buffer.allocUnsafe(blockSize);
+    fill = 0;
+  };
+  const oldest = async () => {
+    const { job, input } = pending.shift()!;
+    const out = await job;
+    spare.push(input);
+    return out;
   };
 
   yield header(level);
@@ -76,16 +88,14 @@ export async function* gzipChunks(source: AsyncIterable<Buffer | Uint8Array | st
       offset += n;
       if (fill === blockSize) {
         submit(block, false);
-        block = Buffer.allocUnsafe(blockSize);
-        fill = 0;
         // Backpressure: yield (and so wait for the reader) before starting more than `inFlight`.
-        while (pending.length >= inFlight) yield await pending.shift()!;
+        while (pending.length >= inFlight) yield await oldest();
       }
     }
   }
   // The last block, possibly empty (then it is just the 2-byte final empty block).
   submit(block.subarray(0, fill), true);
-  while (pending.length > 0) yield await pending.shift()!;
+  while (pending.length > 0) yield await oldest();
   yield trailer(crc, size);
 }
 
