@@ -1,13 +1,13 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError } from './config';
-import { loadWatchdogConfig } from './freshness/config';
+import { loadStandaloneWatchdogConfig } from './freshness/config';
 import { createWatchdogWorker } from './freshness/worker';
 import { temporalConnectConfig } from './temporal-connection';
 
 /** `npm run watchdog`: runs the hourly freshness checks. Needs TEMPORAL_* and SLACK_WEBHOOK_URL, no database. */
 async function main(): Promise<void> {
-  const config = loadWatchdogConfig();
+  const config = loadStandaloneWatchdogConfig();
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
   try {

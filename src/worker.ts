@@ -8,19 +8,21 @@ import { createBackupWorkers, runWorkers } from './worker-setup';
 
 /**
  * `npm run worker`: a long-running backup worker. Configuration comes from the environment.
- * It also serves the hourly freshness checks (BACKUP_WATCHDOG=false turns that off, e.g. when
- * `npm run watchdog` runs on another host), so the alarm works without a second process.
+ * It also serves the hourly freshness checks, on its shared queue by default, so the alarm works
+ * without a second process; a watchdog on another host uses a queue of its own.
  */
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
-  const watchdog = process.env.BACKUP_WATCHDOG?.trim().toLowerCase() === 'false' ? undefined : loadWatchdogConfig();
+  const watchdog = loadWatchdogConfig();
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
   try {
-    const workers = await createBackupWorkers({ connection, namespace, config });
-    if (watchdog) {
-      // The worker's own connection serves the watchdog's client calls too: no second connection.
-      workers.push(await createWatchdogWorker({ connection, namespace, config: watchdog, client: new Client({ connection, namespace }) }));
+    // The worker's own connection serves the freshness lookup's client calls too: no second connection.
+    const freshness = { config: watchdog, client: new Client({ connection, namespace }) };
+    const workers = await createBackupWorkers({ connection, namespace, config, freshness });
+    // A watchdog queue of its own (BACKUP_WATCHDOG_TASK_QUEUE) is served here too, unless BACKUP_WATCHDOG=false.
+    if (watchdog.taskQueue !== config.taskQueue && process.env.BACKUP_WATCHDOG?.trim().toLowerCase() !== 'false') {
+      workers.push(await createWatchdogWorker({ connection, namespace, ...freshness }));
     }
     console.log(`backup worker polling "${config.taskQueue}" and its own "${config.hostTaskQueue}" on ${connectionOptions.address} (namespace ${namespace}); backups go to ${config.backupDir}`);
     await runWorkers(workers);

@@ -4,7 +4,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ConfigError } from '../src/config';
 import { runFreshnessCli } from '../src/freshness/cli';
-import { loadFreshnessScheduleConfig, loadWatchdogConfig } from '../src/freshness/config';
+import { loadFreshnessScheduleConfig, loadStandaloneWatchdogConfig, loadWatchdogConfig } from '../src/freshness/config';
 import { freshnessText } from '../src/freshness/message';
 import { upsertFreshnessSchedule } from '../src/freshness/schedule';
 import { alertingAfter, alertingLabels, assess, formatAge, type FreshnessResult } from '../src/freshness/state';
@@ -58,8 +58,11 @@ describe('freshness decisions (pure)', () => {
       maxAgeMs: 26 * 3_600_000,
       maxAge: '26h',
       intervalMs: 3_600_000,
-      taskQueue: 'backup-watchdog',
+      // The backup workers' own queue: they serve the check with the Worker they already run.
+      taskQueue: 'backups',
     });
+    expect(loadFreshnessScheduleConfig({ BACKUP_TASK_QUEUE: 'db-backups' }).taskQueue).toBe('db-backups');
+    expect(loadFreshnessScheduleConfig({ BACKUP_WATCHDOG_TASK_QUEUE: 'backup-watchdog' }).taskQueue).toBe('backup-watchdog');
     expect(loadFreshnessScheduleConfig({ BACKUP_ENVIRONMENTS: 'a, b', BACKUP_ENVIRONMENT: 'x' }).environments).toEqual(['a', 'b']);
     for (const [env, variable] of [
       [{ BACKUP_MAX_AGE: 'a day' }, 'BACKUP_MAX_AGE'],
@@ -70,6 +73,13 @@ describe('freshness decisions (pure)', () => {
       expect(() => loadFreshnessScheduleConfig(env)).toThrow(new RegExp(`^${variable}: `));
     }
     expect(() => loadWatchdogConfig({ SLACK_WEBHOOK_URL: 'not a url' })).toThrow(/^SLACK_WEBHOOK_URL: /);
+  });
+
+  it('a watchdog process of its own refuses the backup workers\' queue (it would take backup tasks it cannot run)', () => {
+    for (const env of [{}, { BACKUP_TASK_QUEUE: 'q', BACKUP_WATCHDOG_TASK_QUEUE: 'q' }]) {
+      expect(() => loadStandaloneWatchdogConfig(env)).toThrow(/^BACKUP_WATCHDOG_TASK_QUEUE: a separate watchdog needs a task queue of its own/);
+    }
+    expect(loadStandaloneWatchdogConfig({ BACKUP_WATCHDOG_TASK_QUEUE: 'backup-watchdog' }).taskQueue).toBe('backup-watchdog');
   });
 });
 
@@ -133,6 +143,30 @@ describe('the freshness Schedule on a real Temporal server', () => {
     });
     return result;
   }
+
+  it('by default the backup workers run the check on their own queue, with the Worker they already have', async () => {
+    const label = `fresh-shared-${randomUUID().slice(0, 8)}`;
+    const db = await freshDemoDatabase('fresh_shared');
+    const w = await startTestWorker({ DATABASE_URL: db.url, SLACK_WEBHOOK_URL: slack.url }, { freshness: true });
+    try {
+      expect(w.workers).toHaveLength(2); // the shared Worker and the host's file steps: no watchdog Worker
+      const config = loadFreshnessScheduleConfig({
+        BACKUP_ENVIRONMENT: label,
+        BACKUP_MAX_AGE: '10s',
+        BACKUP_FRESHNESS_SCHEDULE_ID: `test-freshness-${randomUUID().slice(0, 8)}`,
+        BACKUP_TASK_QUEUE: w.config.taskQueue,
+      });
+      expect(config.taskQueue).toBe(w.config.taskQueue);
+      schedules.push(config.scheduleId);
+      await upsertFreshnessSchedule(client, config);
+      await client.schedule.getHandle(config.scheduleId).pause('test');
+      const result = await check(config.scheduleId);
+      expect(result.labels[0]).toMatchObject({ environment: label, fresh: false, alerting: true, sent: { kind: 'stale', status: 'sent' } });
+      expect(slack.received.map((r) => r.json.text)).toContain(`⚠️ No recent database backup\n• Environment: ${label}\n• Last successful backup: never\n• Expected within: 10s`);
+    } finally {
+      await w.stop();
+    }
+  });
 
   it('alerts once per gap, says when backups are fresh again, and alerts again when they go stale', async () => {
     const label = `fresh-${randomUUID().slice(0, 8)}`;

@@ -7,6 +7,13 @@ export function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefin
   return value ? value : undefined;
 }
 
+/** The shared queue the backup workers poll (BACKUP_TASK_QUEUE): workflows, notifications and, by default, the freshness check. */
+export function backupTaskQueue(env: NodeJS.ProcessEnv): string {
+  return nonEmpty(env, 'BACKUP_TASK_QUEUE') ?? DEFAULT_TASK_QUEUE;
+}
+
+export const DEFAULT_TASK_QUEUE = 'backups';
+
 /** SLACK_WEBHOOK_URL, checked: undefined means notifications are skipped. */
 export function slackWebhookUrlFrom(env: NodeJS.ProcessEnv): string | undefined {
   const url = nonEmpty(env, 'SLACK_WEBHOOK_URL');

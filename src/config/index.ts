@@ -6,7 +6,7 @@ import type { ActivityPolicy } from '../common/types';
 import { ConfigError } from './config-error';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url';
 import { parseDuration } from './durations';
-import { nonEmpty, slackWebhookUrlFrom, timeZoneFrom } from './env';
+import { backupTaskQueue, DEFAULT_TASK_QUEUE, nonEmpty, slackWebhookUrlFrom, timeZoneFrom } from './env';
 import { loadCopyConfig, type CopyConfig } from './copies';
 import { loadEncryptionConfig, type EncryptionConfig } from './encryption';
 import { loadRetentionPolicy } from './retention';
@@ -49,7 +49,7 @@ export interface WorkerConfig {
 }
 
 export const DEFAULTS = {
-  taskQueue: 'backups',
+  taskQueue: DEFAULT_TASK_QUEUE,
   backupDir: '/tmp',
   timeZone: 'UTC',
   gzipLevel: 6,
@@ -76,7 +76,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
 
   const timeZone = timeZoneFrom(env, DEFAULTS.timeZone);
 
-  const taskQueue = nonEmpty(env, 'BACKUP_TASK_QUEUE') ?? DEFAULTS.taskQueue;
+  const taskQueue = backupTaskQueue(env);
   const backupDir = path.resolve(nonEmpty(env, 'BACKUP_DIR') ?? DEFAULTS.backupDir);
   const heartbeatTimeoutMs = parseDuration('BACKUP_HEARTBEAT_TIMEOUT', env.BACKUP_HEARTBEAT_TIMEOUT ?? DEFAULTS.heartbeatTimeout);
   const startToCloseTimeoutMs = parseDuration('BACKUP_ACTIVITY_TIMEOUT', env.BACKUP_ACTIVITY_TIMEOUT ?? DEFAULTS.activityTimeout);

@@ -1,5 +1,5 @@
 import { labelProblem } from '../common/label';
-import { nonEmpty, slackWebhookUrlFrom, timeZoneFrom } from '../config/env';
+import { backupTaskQueue, nonEmpty, slackWebhookUrlFrom, timeZoneFrom } from '../config/env';
 import { ConfigError } from '../config/config-error';
 import { parseDuration } from '../config/durations';
 
@@ -8,7 +8,6 @@ export const FRESHNESS_DEFAULTS = {
   environment: 'production',
   maxAge: '26h',
   interval: '1h',
-  taskQueue: 'backup-watchdog',
   timeZone: 'UTC',
 } as const;
 
@@ -27,7 +26,7 @@ export interface FreshnessScheduleConfig {
   /** BACKUP_MAX_AGE as written, shown in messages. */
   maxAge: string;
   intervalMs: number;
-  /** Where the watchdog polls (BACKUP_WATCHDOG_TASK_QUEUE). */
+  /** Where the check runs (BACKUP_WATCHDOG_TASK_QUEUE, by default the backup workers' own BACKUP_TASK_QUEUE). */
   taskQueue: string;
 }
 
@@ -61,6 +60,20 @@ export function loadWatchdogConfig(env: NodeJS.ProcessEnv = process.env): Watchd
   return { taskQueue: watchdogTaskQueue(env), slackWebhookUrl, timeZone };
 }
 
+/** `npm run watchdog`'s settings: as a worker's, but the check must have a queue of its own. */
+export function loadStandaloneWatchdogConfig(env: NodeJS.ProcessEnv = process.env): WatchdogConfig {
+  const config = loadWatchdogConfig(env);
+  if (config.taskQueue === backupTaskQueue(env)) {
+    // On the backup workers' queue it would take backup workflow tasks it cannot run.
+    throw new ConfigError(
+      'BACKUP_WATCHDOG_TASK_QUEUE',
+      `a separate watchdog needs a task queue of its own (e.g. backup-watchdog), not the backup workers' ${JSON.stringify(config.taskQueue)}; ` +
+        'set the same value where `npm run schedule apply` runs',
+    );
+  }
+  return config;
+}
+
 /** BACKUP_ENVIRONMENTS (comma list), else BACKUP_ENVIRONMENT, else production: the labels the daily schedules back up. */
 export function environmentsOf(env: NodeJS.ProcessEnv): string[] {
   const list = nonEmpty(env, 'BACKUP_ENVIRONMENTS');
@@ -73,6 +86,11 @@ export function environmentsOf(env: NodeJS.ProcessEnv): string[] {
   return [...new Set(labels)];
 }
 
-function watchdogTaskQueue(env: NodeJS.ProcessEnv): string {
-  return nonEmpty(env, 'BACKUP_WATCHDOG_TASK_QUEUE') ?? FRESHNESS_DEFAULTS.taskQueue;
+/**
+ * By default the check runs on the backup workers' shared queue, so they serve it with the
+ * Worker they already run (a second Worker would cost its own workflow sandbox, some 45 MB).
+ * A watchdog on another host (`npm run watchdog`) needs a queue of its own.
+ */
+export function watchdogTaskQueue(env: NodeJS.ProcessEnv): string {
+  return nonEmpty(env, 'BACKUP_WATCHDOG_TASK_QUEUE') ?? backupTaskQueue(env);
 }

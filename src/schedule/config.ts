@@ -2,7 +2,7 @@ import { labelProblem } from '../common/label';
 import { isKnownTimeZone } from '../common/timestamp';
 import { DEFAULTS as WORKER_DEFAULTS } from '../config';
 import { ConfigError } from '../config/config-error';
-import { nonEmpty } from '../config/env';
+import { backupTaskQueue, nonEmpty } from '../config/env';
 import { parseDuration } from '../config/durations';
 
 /** One Schedule: which environment label it backs up, under which ids. */
@@ -68,7 +68,7 @@ export function loadScheduleConfig(env: NodeJS.ProcessEnv = process.env): Schedu
 
   return {
     targets,
-    taskQueue: nonEmpty(env, 'BACKUP_TASK_QUEUE') ?? SCHEDULE_DEFAULTS.taskQueue,
+    taskQueue: backupTaskQueue(env),
     time,
     hour,
     minute,
