@@ -9,6 +9,17 @@
 # file's `postgres` service is postgres:17.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
+
+# Build stage: compile the TypeScript and bundle the workflow code once (`npm run build`), so
+# the worker starts without tsx and without running webpack: faster, and some 100 MB less RSS.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
 FROM ${NODE_IMAGE}
 
 ARG PG_MAJOR=17
@@ -40,13 +51,15 @@ ENV BACKUP_PG_DUMP=/usr/lib/postgresql/${PG_MAJOR}/bin/pg_dump \
 
 WORKDIR /app
 
-# Dependencies first, so that source edits do not reinstall them. tsx is a runtime
-# dependency: the worker runs the TypeScript sources directly, no build step.
+# Dependencies first, so that source edits do not reinstall them. tsx stays a runtime
+# dependency: the one-shot commands (`npm run schedule`, restore, …) run from the sources.
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The compiled worker and its prebuilt workflow bundle, built from these same sources.
+COPY --from=build /app/lib ./lib
 
 # Backups belong to the unprivileged `node` user (uid 1000) and nobody else. A named volume
 # mounted here for the first time takes this owner and mode.
@@ -54,8 +67,7 @@ RUN install -d -o node -g node -m 0700 /backups
 
 USER node
 
-# The `worker` npm script (tsx src/worker.ts), started without npm and sh in between: they do
-# not pass SIGTERM on, while tsx does, so `docker stop` shuts the worker down cleanly.
-# `npm run worker` works in the container too.
+# The `worker:compiled` npm script (node lib/worker.js), started without npm and sh in between:
+# they do not pass SIGTERM on, so `docker stop` would not shut the worker down cleanly.
 ENV PATH=/app/node_modules/.bin:$PATH
-CMD ["tsx", "src/worker.ts"]
+CMD ["node", "lib/worker.js"]

@@ -35,7 +35,7 @@ const composeDoc = parseDocument(composeText);
 const compose = composeDoc.toJS() as ComposeFile;
 const dockerfile = read('Dockerfile');
 const envExample = parseDotEnv(read('.env.example'));
-const packageJson = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+const packageJson = JSON.parse(read('package.json')) as { scripts: Record<string, string | undefined> };
 
 /** The text of every TypeScript source the worker and the schedule command are built from. */
 const sourceText = listFiles(path.join(ROOT, 'src'))
@@ -169,11 +169,19 @@ describe('docker-compose.yml', () => {
   it('runs the worker and the one-shot schedule from npm scripts that exist', () => {
     const cmd = dockerfile.match(/^CMD\s+(\[.*\])\s*$/m);
     expect(cmd, 'Dockerfile CMD in exec form').not.toBeNull();
-    // Either `npm run worker` or the worker script's own command line (with node_modules/.bin on PATH).
+    // One of the worker scripts, as `npm run …` or as its own command line (with node_modules/.bin on PATH).
     const workerCommand = (JSON.parse(cmd![1]!) as string[]).join(' ');
-    expect(['npm run worker', packageJson.scripts.worker]).toContain(workerCommand);
+    const scripts = ['worker', 'worker:compiled'];
+    expect([...scripts.map((s) => `npm run ${s}`), ...scripts.map((s) => packageJson.scripts[s])]).toContain(workerCommand);
     expect(packageJson.scripts.worker).toMatch(/src\/worker\.ts$/);
-    if (workerCommand !== 'npm run worker') expect(dockerfile).toMatch(/^ENV PATH=\/app\/node_modules\/\.bin:\$PATH$/m);
+    if (!workerCommand.startsWith('npm run')) expect(dockerfile).toMatch(/^ENV PATH=\/app\/node_modules\/\.bin:\$PATH$/m);
+    // The compiled worker is built in the image, from the sources copied into it.
+    if (workerCommand.includes('lib/worker.js') || workerCommand.endsWith('worker:compiled')) {
+      expect(packageJson.scripts['worker:compiled']).toBe('node lib/worker.js');
+      expect(dockerfile).toMatch(/^FROM \S+ AS build$/m);
+      expect(dockerfile).toMatch(/^RUN npm run build$/m);
+      expect(dockerfile).toMatch(/^COPY --from=build \/app\/lib \.\/lib$/m);
+    }
 
     const schedule = service('schedule');
     const args = commandArgs(schedule);
