@@ -6,13 +6,11 @@ import { Context, log } from '@temporalio/activity';
 import { createParallelGzip } from '../compression/parallel-gzip';
 import type { WorkerConfig } from '../config';
 import type { CompressInput, CompressOutput, NothingFollowed } from '../common/types';
-import { exists, openPart, publishPart, removeQuietly } from './files';
+import { exists, openPart, publishPart, READ_CHUNK, removeQuietly } from './files';
 import { WriterFailed, followFile } from './follow-file';
 import { awaitDump, forgetDump, runKey, type LiveDump } from './live-dumps';
 import { throwIfCancelled, withHeartbeats } from './progress';
 
-/** Large reads: fewer trips through the event loop; blocks are 1 MiB anyway. */
-const READ_CHUNK = 1024 * 1024;
 /** How long a compress started beside the dump waits for pg_dump to begin. */
 const DUMP_START_WAIT_MS = 30_000;
 /** How long it waits at the end of the growing file before reading again. */

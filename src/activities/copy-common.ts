@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { sha256File } from '../sha256';
 import { throwIfCancelled, withHeartbeats } from './progress';
 
 /** Input of every copy activity: the verified backup as `stat` described it. No secret. */
@@ -23,8 +21,6 @@ export interface CopyOutput {
   bytes: number;
   sha256: string;
 }
-
-export const READ_CHUNK = 1024 * 1024;
 
 /**
  * Reads the source's sidecar and checks it names this file with this checksum, so a copy never
@@ -52,41 +48,39 @@ export async function hashFile(
   partSize = 0,
   phase = 'verify',
 ): Promise<{ sha256: string; bytes: number; parts: Buffer[] }> {
-  const whole = createHash('sha256');
   const parts: Buffer[] = [];
   let part = createHash('sha256');
   let inPart = 0;
   let bytes = 0;
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      whole.update(chunk);
-      bytes += chunk.length;
-      if (partSize > 0) {
-        for (let at = 0; at < chunk.length; ) {
-          const take = Math.min(partSize - inPart, chunk.length - at);
-          part.update(chunk.subarray(at, at + take));
-          inPart += take;
-          at += take;
-          if (inPart === partSize) {
-            parts.push(part.digest());
-            part = createHash('sha256');
-            inPart = 0;
-          }
-        }
+  const eachPart = (chunk: Buffer) => {
+    for (let at = 0; at < chunk.length; ) {
+      const take = Math.min(partSize - inPart, chunk.length - at);
+      part.update(chunk.subarray(at, at + take));
+      inPart += take;
+      at += take;
+      if (inPart === partSize) {
+        parts.push(part.digest());
+        part = createHash('sha256');
+        inPart = 0;
       }
-      done();
-    },
-  });
+    }
+  };
   const total = (await fs.stat(file)).size;
-  await withHeartbeats(
+  const { sha256 } = await withHeartbeats(
     () => ({ step, phase, bytes, total }),
-    pipeline(createReadStream(file, { highWaterMark: READ_CHUNK }), sink, { signal: Context.current().cancellationSignal }).catch((err) => {
+    sha256File(file, {
+      signal: Context.current().cancellationSignal,
+      onChunk: (chunk, soFar) => {
+        bytes = soFar;
+        if (partSize > 0) eachPart(chunk);
+      },
+    }).catch((err) => {
       throwIfCancelled();
       throw err;
     }),
   );
   if (partSize > 0 && inPart > 0) parts.push(part.digest());
-  return { sha256: whole.digest('hex'), bytes, parts };
+  return { sha256, bytes, parts };
 }
 
 /** The source changed (or rotted) since `stat` hashed it: another attempt reads the same bytes. */

@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { hashFile, readSidecar, READ_CHUNK, sourceChanged, type CopyInput, type CopyOutput } from './copy-common';
-import { DIR_MODE, exists, FILE_MODE, fileIn, openPart, PART_SUFFIX, publishPart, removeQuietly, syncDir } from './files';
+import { Sha256PassThrough } from '../sha256';
+import { hashFile, readSidecar, sourceChanged, type CopyInput, type CopyOutput } from './copy-common';
+import { DIR_MODE, exists, FILE_MODE, fileIn, openPart, PART_SUFFIX, publishPart, READ_CHUNK, removeQuietly, syncDir } from './files';
 import { throwIfCancelled, withHeartbeats } from './progress';
 import { isStale } from './stale-files';
 
@@ -68,13 +67,7 @@ async function writeVerified(input: CopyInput, dest: string, total: number): Pro
   let published = false;
   try {
     const source = createReadStream(input.path, { highWaterMark: READ_CHUNK });
-    const hash = createHash('sha256');
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
+    const tap = new Sha256PassThrough();
     await withHeartbeats(
       () => ({ step: STEP, phase: 'write', bytes: source.bytesRead, total }),
       // flush: fsync before close, so the read-back below sees what is durable.
@@ -83,7 +76,7 @@ async function writeVerified(input: CopyInput, dest: string, total: number): Pro
         throw diskFailure(err, dest);
       }),
     );
-    const read = hash.digest('hex');
+    const read = tap.digest();
     if (read !== input.sha256) throw sourceChanged(input.path, input.sha256, read);
 
     const written = await hashFile(partPath, STEP);

@@ -14,8 +14,9 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { S3CopyConfig } from '../config/copies';
-import { hashFile, readSidecar, READ_CHUNK, sourceChanged, type CopyInput, type CopyOutput } from './copy-common';
+import { hashFile, readSidecar, sourceChanged, type CopyInput, type CopyOutput } from './copy-common';
 import { s3Failure } from './copy-s3-errors';
+import { READ_CHUNK } from './files';
 import { s3ClientFor } from './s3-client';
 import { throwIfCancelled, withHeartbeats } from './progress';
 

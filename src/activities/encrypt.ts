@@ -6,7 +6,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { EncryptionConfig } from '../config/encryption';
-import { exists, openPart, publishPart, removeQuietly } from './files';
+import { exists, openPart, publishPart, READ_CHUNK, removeQuietly } from './files';
 import { throwIfCancelled, withHeartbeats } from './progress';
 
 export interface EncryptInput {
@@ -20,8 +20,6 @@ export interface EncryptOutput {
   fileName: string;
   bytes: number;
 }
-
-const READ_CHUNK = 1024 * 1024;
 
 /**
  * age-encryption (the reference TypeScript implementation) is ESM-only; this project is

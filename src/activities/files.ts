@@ -6,6 +6,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;
 export const PART_SUFFIX = '.part';
+/** Reads of backup files: large, so a many-GB file makes few trips through the event loop. */
+export const READ_CHUNK = 1024 * 1024;
 
 /** Creates the backup directory (0700) if missing; fails clearly if it is not writable. */
 export async function ensureBackupDir(dir: string): Promise<void> {

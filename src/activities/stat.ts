@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { Context } from '@temporalio/activity';
+import { sha256File } from '../sha256';
 import type { StatInput, StatOutput } from '../common/types';
 import { FILE_MODE, PART_SUFFIX } from './files';
 import { throwIfCancelled, withHeartbeats } from './progress';
@@ -11,16 +9,14 @@ import { throwIfCancelled, withHeartbeats } from './progress';
 /** `stat`: size and sha256 of the backup, and a `<file>.sha256` sidecar that `sha256sum -c` accepts. */
 export async function stat({ path: file }: StatInput): Promise<StatOutput> {
   const sizeBytes = (await fs.stat(file)).size;
-  const hash = createHash('sha256');
-  const source = createReadStream(file);
-  await withHeartbeats(
-    () => ({ step: 'stat', bytes: source.bytesRead, total: sizeBytes }),
-    pipeline(source, hash, { signal: Context.current().cancellationSignal }).catch((err) => {
+  let bytes = 0;
+  const { sha256 } = await withHeartbeats(
+    () => ({ step: 'stat', bytes, total: sizeBytes }),
+    sha256File(file, { signal: Context.current().cancellationSignal, onChunk: (_, soFar) => (bytes = soFar) }).catch((err) => {
       throwIfCancelled();
       throw err;
     }),
   );
-  const sha256 = hash.digest('hex');
 
   const checksumPath = `${file}.sha256`;
   const part = checksumPath + PART_SUFFIX;

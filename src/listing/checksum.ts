@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { readSidecar } from '../restore/checksum';
+import { sha256File } from '../sha256';
 
 export type ChecksumStatus = 'ok' | 'MISMATCH' | 'missing' | 'skipped';
 
@@ -17,8 +15,6 @@ export async function checkChecksum(file: string): Promise<{ status: ChecksumSta
     return { status: 'MISMATCH', detail: (err as Error).message };
   }
   if (!expected) return { status: 'missing' };
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  const sha256 = hash.digest('hex');
+  const { sha256 } = await sha256File(file);
   return sha256 === expected ? { status: 'ok', sha256 } : { status: 'MISMATCH', sha256, detail: `sidecar says ${expected}` };
 }

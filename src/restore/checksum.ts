@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
 import { RestoreError } from './errors';
 
 /** The sha256 in `<file>.sha256` (the `stat` step's sidecar, `sha256sum` format), if there is one. */
@@ -20,19 +18,4 @@ export async function readSidecar(file: string): Promise<string | undefined> {
     throw new RestoreError(`${sidecar} is the checksum of ${match[2].trim()}, not of ${path.basename(file)}`);
   }
   return match[1].toLowerCase();
-}
-
-/** Passes bytes through unchanged while hashing them: one read of a many-GB file, not two. */
-export class Sha256PassThrough extends Transform {
-  private readonly hash = createHash('sha256');
-  bytes = 0;
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null, data?: Buffer) => void): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    done(null, chunk);
-  }
-  /** Valid once the stream has ended. */
-  digest(): string {
-    return this.hash.digest('hex');
-  }
 }
