@@ -169,7 +169,8 @@ async function main(): Promise<void> {
       say('building the worker as `npm run build` does (tsc, then the workflow bundle beside it)…');
       execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: ROOT, stdio: 'inherit' });
       execFileSync(process.execPath, [path.join(outDir, 'bundle-workflows.js')], { cwd: ROOT, stdio: 'ignore' });
-      entry = [path.join(outDir, 'worker.js')];
+      // With the node flags the `worker:compiled` script gives it.
+      entry = [...compiledWorkerFlags(), path.join(outDir, 'worker.js')];
     }
     const taskQueue = `bench-${randomUUID().slice(0, 8)}`;
     const worker = await startWorker(entry, {
@@ -379,6 +380,14 @@ const WORDS = (
   'down day did get come made may part order invoice shipped refund customer delivery late damaged great quality price support thanks ' +
   'größe 좋아요 très bien 配送 быстро'
 ).split(' ');
+
+/** The node flags of package.json's `worker:compiled` script (`node <flags> lib/worker.js`). */
+function compiledWorkerFlags(): string[] {
+  const script: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts['worker:compiled'];
+  const m = /^node ((?:--\S+ )*)lib\/worker\.js$/.exec(script);
+  if (!m) throw new Error(`unexpected worker:compiled script: ${script}`);
+  return m[1].split(' ').filter(Boolean);
+}
 
 interface StartedWorker {
   pid: number;
