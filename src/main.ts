@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadWorkerConfig } from './config';
+import { defaultEnvironment } from './config/env';
 import { createDemoDatabase } from './dev/demo-database';
 import { startThrowawayCluster, type ThrowawayCluster } from './dev/postgres-cluster';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './dev/temporal-server';
@@ -13,7 +14,7 @@ import { createBackupWorkers, runWorkers } from './worker-setup';
  * with a small demo database, and removes them afterwards.
  */
 async function main(): Promise<void> {
-  const environment = process.argv[2] ?? process.env.BACKUP_ENVIRONMENT ?? 'production';
+  const environment = process.argv[2] ?? defaultEnvironment(process.env);
   const cleanups: Array<() => Promise<void>> = [];
   try {
     let cluster: ThrowawayCluster | undefined;

@@ -1,5 +1,6 @@
 import { ConfigError, databaseFor, loadWorkerConfig } from './config';
 import { labelProblem } from './common/label';
+import { environmentsOf } from './config/env';
 import { applyLocalPrune, planLocalPrune } from './retention/local';
 
 const USAGE = `usage: npm run prune -- [--dry-run] [label ...]
@@ -22,7 +23,7 @@ export async function pruneCli(argv: string[], env: NodeJS.ProcessEnv, out: (lin
   }
   const config = loadWorkerConfig(env);
   const given = argv.filter((a) => !a.startsWith('-'));
-  const labels = given.length ? given : (env.BACKUP_ENVIRONMENTS ?? env.BACKUP_ENVIRONMENT ?? 'production').split(',').map((l) => l.trim()).filter(Boolean);
+  const labels = given.length ? given : environmentsOf(env);
   if (config.retention.last === 0) {
     out('BACKUP_KEEP_LAST=0: pruning is off, nothing to do');
     return 0;

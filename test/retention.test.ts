@@ -89,6 +89,11 @@ describe('the prune step', () => {
     expect(await pruneCli(['--dry-run', 'production'], { DATABASE_URL: source.url, BACKUP_DIR: dir, BACKUP_KEEP_LAST: '2' }, (l) => lines.push(l))).toBe(0);
     expect(lines).toContain(`  would remove ${old[0]}`);
     expect(fs.readdirSync(dir)).toHaveLength(old.length * 2 + untouchable.length);
+    // Without labels it takes the configured ones; a blank BACKUP_ENVIRONMENTS counts as unset.
+    const byDefault: string[] = [];
+    const env = { DATABASE_URL: source.url, BACKUP_DIR: dir, BACKUP_KEEP_LAST: '2', BACKUP_ENVIRONMENTS: ' ', BACKUP_ENVIRONMENT: 'production' };
+    expect(await pruneCli(['--dry-run'], env, (l) => byDefault.push(l))).toBe(0);
+    expect(byDefault).toEqual(lines);
 
     const w = await startTestWorker({ DATABASE_URL: source.url, BACKUP_DIR: dir, BACKUP_KEEP_LAST: '2' });
     try {

@@ -1,3 +1,4 @@
+import { labelProblem } from '../common/label';
 import { isKnownTimeZone } from '../common/timestamp';
 import { ConfigError } from './config-error';
 
@@ -30,4 +31,21 @@ export function timeZoneFrom(env: NodeJS.ProcessEnv, fallback: string): string {
     throw new ConfigError('BACKUP_TIMEZONE', `unknown IANA time zone ${JSON.stringify(timeZone)} (e.g. UTC, Europe/Berlin, Asia/Seoul)`);
   }
   return timeZone;
+}
+
+/** The label a command works on when none is given: BACKUP_ENVIRONMENT, else production. */
+export function defaultEnvironment(env: NodeJS.ProcessEnv): string {
+  return nonEmpty(env, 'BACKUP_ENVIRONMENT') ?? 'production';
+}
+
+/** BACKUP_ENVIRONMENTS (comma list), else BACKUP_ENVIRONMENT, else production: the labels the daily schedules back up. */
+export function environmentsOf(env: NodeJS.ProcessEnv): string[] {
+  const list = nonEmpty(env, 'BACKUP_ENVIRONMENTS');
+  const variable = list ? 'BACKUP_ENVIRONMENTS' : 'BACKUP_ENVIRONMENT';
+  const labels = list ? list.split(',').map((s) => s.trim()) : [defaultEnvironment(env)];
+  for (const label of labels) {
+    const problem = labelProblem(label);
+    if (problem) throw new ConfigError(variable, problem);
+  }
+  return [...new Set(labels)];
 }

@@ -1,11 +1,10 @@
 import { labelProblem } from '../common/label';
-import { backupTaskQueue, nonEmpty, slackWebhookUrlFrom, timeZoneFrom } from '../config/env';
+import { backupTaskQueue, environmentsOf, nonEmpty, slackWebhookUrlFrom, timeZoneFrom } from '../config/env';
 import { ConfigError } from '../config/config-error';
 import { parseDuration } from '../config/durations';
 
 export const FRESHNESS_DEFAULTS = {
   scheduleId: 'backup-freshness-check',
-  environment: 'production',
   maxAge: '26h',
   interval: '1h',
   timeZone: 'UTC',
@@ -72,18 +71,6 @@ export function loadStandaloneWatchdogConfig(env: NodeJS.ProcessEnv = process.en
     );
   }
   return config;
-}
-
-/** BACKUP_ENVIRONMENTS (comma list), else BACKUP_ENVIRONMENT, else production: the labels the daily schedules back up. */
-export function environmentsOf(env: NodeJS.ProcessEnv): string[] {
-  const list = nonEmpty(env, 'BACKUP_ENVIRONMENTS');
-  const variable = list ? 'BACKUP_ENVIRONMENTS' : 'BACKUP_ENVIRONMENT';
-  const labels = list ? list.split(',').map((s) => s.trim()) : [nonEmpty(env, 'BACKUP_ENVIRONMENT') ?? FRESHNESS_DEFAULTS.environment];
-  for (const label of labels) {
-    const problem = labelProblem(label);
-    if (problem) throw new ConfigError(variable, problem);
-  }
-  return [...new Set(labels)];
 }
 
 /**

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { labelProblem } from '../common/label';
 import { DEFAULTS } from '../config';
 import { ConfigError } from '../config/config-error';
-import { environmentsOf } from '../freshness/config';
+import { environmentsOf } from '../config/env';
 import { formatListing } from './format';
 import { listBackups } from './list';
 

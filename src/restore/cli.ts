@@ -5,6 +5,7 @@ import { humanSize } from '../common/human-size';
 import { DEFAULTS } from '../config';
 import { ConfigError } from '../config/config-error';
 import { parseDatabaseUrl } from '../config/database-url';
+import { defaultEnvironment } from '../config/env';
 import { psqlBeside } from '../activities/libpq-command';
 import { findLatestBackup } from './backup-files';
 import { UsageError } from './errors';
@@ -85,7 +86,7 @@ export function parseRestoreArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed
   if (positionals.length !== 1) throw new UsageError(`expected one backup file or "latest", got ${positionals.length} arguments`);
   if (!values.target) throw new UsageError('--target <postgresql URL> is required');
 
-  const label = values.label ?? (env.BACKUP_ENVIRONMENT?.trim() || 'production');
+  const label = values.label ?? defaultEnvironment(env);
   const problem = labelProblem(label);
   if (problem) throw new UsageError(problem);
   const identityFile = values.identity ?? (env.BACKUP_AGE_IDENTITY_FILE?.trim() || undefined);

@@ -2,7 +2,7 @@ import { labelProblem } from '../common/label';
 import { isKnownTimeZone } from '../common/timestamp';
 import { DEFAULTS as WORKER_DEFAULTS } from '../config';
 import { ConfigError } from '../config/config-error';
-import { backupTaskQueue, nonEmpty } from '../config/env';
+import { backupTaskQueue, defaultEnvironment, nonEmpty } from '../config/env';
 import { parseDuration } from '../config/durations';
 
 /** One Schedule: which environment label it backs up, under which ids. */
@@ -29,7 +29,6 @@ export interface ScheduleConfig {
 
 export const SCHEDULE_DEFAULTS = {
   scheduleId: 'daily-database-backup',
-  environment: 'production',
   time: '03:00',
   timeZone: 'UTC',
   catchupWindow: '1h',
@@ -64,7 +63,7 @@ export function loadScheduleConfig(env: NodeJS.ProcessEnv = process.env): Schedu
   const list = nonEmpty(env, 'BACKUP_ENVIRONMENTS');
   const targets = list
     ? environmentList(list).map((environment) => target(`${baseId}-${environment}`, environment))
-    : [target(baseId, checkedLabel('BACKUP_ENVIRONMENT', nonEmpty(env, 'BACKUP_ENVIRONMENT') ?? SCHEDULE_DEFAULTS.environment))];
+    : [target(baseId, checkedLabel('BACKUP_ENVIRONMENT', defaultEnvironment(env)))];
 
   return {
     targets,

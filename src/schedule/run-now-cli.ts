@@ -1,5 +1,5 @@
 import { labelProblem } from '../common/label';
-import { backupTaskQueue } from '../config/env';
+import { backupTaskQueue, defaultEnvironment } from '../config/env';
 import { ConfigError } from '../config/config-error';
 import { connectClient } from './connect';
 import { InvalidLabelError, backupNow } from './run-now';
@@ -13,7 +13,7 @@ Exit codes: 0 done, 1 the backup failed (message on stderr), 2 bad label or conf
 
 /** Resolves to the process exit code; progress goes to stderr so stdout stays pure JSON. */
 export async function runBackupNowCli(label: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const environment = label ?? (env.BACKUP_ENVIRONMENT?.trim() || 'production');
+  const environment = label ?? defaultEnvironment(env);
   const taskQueue = backupTaskQueue(env);
   const problem = labelProblem(environment);
   if (problem) {
