@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Transform, addAbortSignal } from 'node:stream';
-
-const READ_CHUNK = 1024 * 1024;
+import { READ_CHUNK } from './activities/files';
 
 /** Passes bytes through unchanged while hashing them: one read of a many-GB file, not two. */
 export class Sha256PassThrough extends Transform {

@@ -1,10 +1,9 @@
-import type { Client } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createFileActivities, createSharedActivities } from './activities';
 import { createFreshnessActivities } from './activities/freshness';
 import { removeStalePartials } from './activities/stale-files';
 import type { WorkerConfig } from './config';
-import type { WatchdogConfig } from './freshness/config';
 import { workflowCode } from './workflow-code';
 
 export interface BackupWorkerOptions {
@@ -13,12 +12,6 @@ export interface BackupWorkerOptions {
   config: WorkerConfig;
   /** A pre-built workflow bundle (tests build it once); otherwise see workflowCode(). */
   workflowBundle?: WorkerOptions['workflowBundle'];
-  /**
-   * The freshness check's settings and the client its lookup uses. When the check runs on the
-   * shared queue (the default), the shared Worker serves it: no second Worker, no second
-   * workflow sandbox.
-   */
-  freshness?: { config: WatchdogConfig; client: Client };
 }
 
 /**
@@ -26,7 +19,7 @@ export interface BackupWorkerOptions {
  * queue of its own, to which each run it starts sends its file steps, so that dump, compress
  * and stat of one run always happen on the host that holds the file.
  */
-export async function createBackupWorkers({ connection, namespace, config, workflowBundle, freshness }: BackupWorkerOptions): Promise<Worker[]> {
+export async function createBackupWorkers({ connection, namespace, config, workflowBundle }: BackupWorkerOptions): Promise<Worker[]> {
   const removed = await removeStalePartials(config.backupDir);
   if (removed.length) console.log(`removed partial files left by a crashed worker in ${config.backupDir}: ${removed.join(', ')}`);
   const shared = await Worker.create({
@@ -36,7 +29,13 @@ export async function createBackupWorkers({ connection, namespace, config, workf
     ...(workflowBundle ? { workflowBundle } : workflowCode()),
     activities: {
       ...createSharedActivities(config),
-      ...(freshness?.config.taskQueue === config.taskQueue ? createFreshnessActivities(freshness.config, freshness.client) : {}),
+      // The freshness check runs on this queue by default (see freshness/config): every worker
+      // here serves its steps, so none fails a check it picks up, and no second Worker (with a
+      // workflow sandbox of its own) is needed for it.
+      ...createFreshnessActivities(
+        { taskQueue: config.taskQueue, slackWebhookUrl: config.slackWebhookUrl, timeZone: config.timeZone },
+        new Client({ connection, namespace }),
+      ),
     },
   });
   const host = await Worker.create({

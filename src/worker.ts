@@ -17,12 +17,12 @@ async function main(): Promise<void> {
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
   try {
-    // The worker's own connection serves the freshness lookup's client calls too: no second connection.
-    const freshness = { config: watchdog, client: new Client({ connection, namespace }) };
-    const workers = await createBackupWorkers({ connection, namespace, config, freshness });
+    // The shared Worker serves the freshness check on the default queue.
+    const workers = await createBackupWorkers({ connection, namespace, config });
     // A watchdog queue of its own (BACKUP_WATCHDOG_TASK_QUEUE) is served here too, unless BACKUP_WATCHDOG=false.
     if (watchdog.taskQueue !== config.taskQueue && process.env.BACKUP_WATCHDOG?.trim().toLowerCase() !== 'false') {
-      workers.push(await createWatchdogWorker({ connection, namespace, ...freshness }));
+      // The worker's own connection serves the lookup's client calls too: no second connection.
+      workers.push(await createWatchdogWorker({ connection, namespace, config: watchdog, client: new Client({ connection, namespace }) }));
     }
     console.log(`backup worker polling "${config.taskQueue}" and its own "${config.hostTaskQueue}" on ${connectionOptions.address} (namespace ${namespace}); backups go to ${config.backupDir}`);
     await runWorkers(workers);

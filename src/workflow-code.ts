@@ -15,7 +15,11 @@ const WORKFLOWS_ENTRY = path.join(__dirname, 'workflows', `index${path.extname(_
  */
 export function workflowCode(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   const built = path.join(__dirname, BUNDLE_FILE);
-  if (path.extname(__filename) === '.js' && fs.existsSync(built)) return { workflowBundle: { codePath: built } };
+  if (path.extname(__filename) === '.js' && fs.existsSync(built)) {
+    // tsc alone (without the bundle step) leaves an older bundle: it would run other workflow code than this build's.
+    if (fs.statSync(built).mtimeMs >= fs.statSync(WORKFLOWS_ENTRY).mtimeMs) return { workflowBundle: { codePath: built } };
+    console.warn(`${built} is older than ${WORKFLOWS_ENTRY}: bundling the workflow code at start instead (npm run build writes both)`);
+  }
   return { workflowsPath: WORKFLOWS_ENTRY };
 }
 

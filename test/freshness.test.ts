@@ -147,7 +147,7 @@ describe('the freshness Schedule on a real Temporal server', () => {
   it('by default the backup workers run the check on their own queue, with the Worker they already have', async () => {
     const label = `fresh-shared-${randomUUID().slice(0, 8)}`;
     const db = await freshDemoDatabase('fresh_shared');
-    const w = await startTestWorker({ DATABASE_URL: db.url, SLACK_WEBHOOK_URL: slack.url }, { freshness: true });
+    const w = await startTestWorker({ DATABASE_URL: db.url, SLACK_WEBHOOK_URL: slack.url });
     try {
       expect(w.workers).toHaveLength(2); // the shared Worker and the host's file steps: no watchdog Worker
       const config = loadFreshnessScheduleConfig({
@@ -273,6 +273,27 @@ describe('the freshness Schedule on a real Temporal server', () => {
       late.shutdown();
       await lateRun;
     }
+  });
+
+  it('moving the check to another queue ends a check stranded on the old one, which would block every later check', async () => {
+    const env = {
+      BACKUP_ENVIRONMENT: `moved-${randomUUID().slice(0, 8)}`,
+      BACKUP_FRESHNESS_SCHEDULE_ID: `test-freshness-${randomUUID().slice(0, 8)}`,
+      // As before an upgrade: a queue nobody polls any more.
+      BACKUP_WATCHDOG_TASK_QUEUE: `test-retired-${randomUUID().slice(0, 8)}`,
+    };
+    const config = loadFreshnessScheduleConfig(env);
+    schedules.push(config.scheduleId);
+    await upsertFreshnessSchedule(client, config);
+    const schedule = client.schedule.getHandle(config.scheduleId);
+    await schedule.pause('test');
+    await schedule.trigger(ScheduleOverlapPolicy.SKIP);
+    const stranded = await waitFor('the check to wait on the retired queue', async () => (await schedule.describe()).info.runningActions[0]?.workflow);
+
+    expect((await upsertFreshnessSchedule(client, loadFreshnessScheduleConfig({ ...env, BACKUP_WATCHDOG_TASK_QUEUE: watchdogQueue }))).outcome).toBe('updated');
+    expect((await client.workflow.getHandle(stranded.workflowId, stranded.firstExecutionRunId).describe()).status.name).toBe('TERMINATED');
+    // The next check runs on the new queue.
+    expect((await check(config.scheduleId)).labels[0]).toMatchObject({ environment: env.BACKUP_ENVIRONMENT, alerting: true });
   });
 
   it('a failed backup does not count as fresh; labels are checked independently', async () => {

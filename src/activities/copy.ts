@@ -24,7 +24,13 @@ export function createCopyActivities(config: CopyConfig, s3Options: S3CopyOption
 function loadedOnFirstUse(config: S3CopyConfig, options: S3CopyOptions) {
   let copy: Promise<(input: CopyInput) => Promise<CopyOutput>> | undefined;
   return async function copyToS3(input: CopyInput): Promise<CopyOutput> {
-    copy ??= import('./copy-s3').then((m) => m.makeCopyToS3(config, options));
+    copy ??= import('./copy-s3').then(
+      (m) => m.makeCopyToS3(config, options),
+      (err: unknown) => {
+        copy = undefined; // try loading again next time
+        throw err;
+      },
+    );
     return (await copy)(input);
   };
 }

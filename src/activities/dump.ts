@@ -34,15 +34,15 @@ export function makeDump(config: WorkerConfig) {
 
     // With verification on, the dump and the source row counts share one exported snapshot.
     const session = config.verify.enabled ? new SnapshotSession(config.pgDumpPath, target) : undefined;
-    const snapshot = await session?.exportSnapshot().catch(() => undefined);
-    const counting = snapshot ? session!.rowCounts() : undefined;
-    counting?.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
-
     let published = false;
     let announced: ReturnType<typeof announceDump> | undefined;
     try {
-      // A compress step beside this one reads the file as it grows (see live-dumps).
+      // A compress step beside this one reads the file as it grows (see live-dumps): announced
+      // at once, so the snapshot export does not eat into the time it waits for the dump.
       if (input.announce) announced = announceDump(runKey(Context.current().info), { sqlPath, partPath, ino: (await handle.stat()).ino });
+      const snapshot = await session?.exportSnapshot().catch(() => undefined);
+      const counting = snapshot ? session!.rowCounts() : undefined;
+      counting?.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
       await withHeartbeats(async () => ({ step: 'dump', bytes: (await handle.stat()).size }), runPgDump(config, target, handle.fd, snapshot));
       const rowCounts = await sourceRowCounts(config, target, session, counting);
       const bytes = (await handle.stat()).size;

@@ -26,16 +26,20 @@ export interface FollowOptions {
  */
 export async function* followFile(handle: fs.FileHandle, options: FollowOptions): AsyncGenerator<Buffer> {
   let position = 0;
+  let buffer: Buffer | undefined;
   for (;;) {
     const state = options.state();
     if (state === 'failed') throw new WriterFailed();
-    // A fresh buffer each time: downstream may keep a chunk after asking for the next.
-    const buffer = Buffer.allocUnsafe(options.chunkSize);
+    // A fresh buffer after each chunk handed on (downstream may keep it while asking for the
+    // next), but not after an empty read: waiting for a slow pg_dump must not churn memory.
+    buffer ??= Buffer.allocUnsafe(options.chunkSize);
     const { bytesRead } = await handle.read(buffer, 0, options.chunkSize, position);
     if (bytesRead > 0) {
       position += bytesRead;
       options.onRead?.(position);
-      yield buffer.subarray(0, bytesRead);
+      const chunk = buffer.subarray(0, bytesRead);
+      buffer = undefined;
+      yield chunk;
     } else if (state === 'complete') {
       return;
     } else {

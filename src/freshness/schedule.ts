@@ -60,9 +60,19 @@ export async function upsertFreshnessSchedule(client: Client, config: FreshnessS
     });
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(config.scheduleId).update(
-      (previous: ScheduleDescription): ScheduleUpdateOptions => ({ ...settings, state: { paused: previous.state.paused, note: previous.state.note } }),
-    );
+    let stranded: ScheduleDescription['info']['runningActions'] = [];
+    await client.schedule.getHandle(config.scheduleId).update((previous: ScheduleDescription): ScheduleUpdateOptions => {
+      if (previous.action.type === 'startWorkflow' && previous.action.taskQueue !== config.taskQueue) stranded = previous.info.runningActions;
+      return { ...settings, state: { paused: previous.state.paused, note: previous.state.note } };
+    });
+    // A check waiting on the queue the Schedule just left may wait there forever (nobody polls a
+    // retired or mistyped queue), and under SKIP it would block every later check: end it.
+    for (const { workflow } of stranded) {
+      await client.workflow
+        .getHandle(workflow.workflowId, workflow.firstExecutionRunId)
+        .terminate(`the freshness check moved to task queue ${config.taskQueue}`)
+        .catch(() => undefined); // it may have finished meanwhile
+    }
     outcome = 'updated';
   }
   return { scheduleId: config.scheduleId, outcome, summary: `${outcome} schedule ${config.scheduleId}: ${freshnessPurpose(config)}` };

@@ -6,7 +6,6 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { loadWorkerConfig, type WorkerConfig } from '../../src/config';
-import { loadWatchdogConfig } from '../../src/freshness/config';
 import { createBackupWorkers, runWorkers } from '../../src/worker-setup';
 
 export interface TestWorker {
@@ -21,9 +20,9 @@ export interface TestWorker {
  * A real backup worker against the shared dev server, configured exactly as production is:
  * through environment variables (here with short retry intervals), on a task queue of its own.
  */
-export async function startTestWorker(env: Record<string, string | undefined>, options: { address?: string; freshness?: boolean } = {}): Promise<TestWorker> {
+export async function startTestWorker(env: Record<string, string | undefined>, options: { address?: string } = {}): Promise<TestWorker> {
   const backupDir = env.BACKUP_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pgbw-backups-'));
-  const fullEnv = {
+  const config = loadWorkerConfig({
     BACKUP_TASK_QUEUE: `test-${randomUUID().slice(0, 8)}`,
     BACKUP_RETRY_INTERVAL: '1s',
     BACKUP_HEARTBEAT_TIMEOUT: '10s',
@@ -31,21 +30,18 @@ export async function startTestWorker(env: Record<string, string | undefined>, o
     PATH: process.env.PATH,
     ...env,
     BACKUP_DIR: backupDir,
-  };
-  const config = loadWorkerConfig(fullEnv);
+  });
   const address = options.address ?? inject('temporalAddress');
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: 'default' });
   const nativeConnection = await NativeConnection.connect({ address });
   const workers = await createBackupWorkers({
     connection: nativeConnection,
     namespace: 'default',
     config,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    // As `npm run worker` does: the freshness check, served on the shared queue when it is the check's.
-    ...(options.freshness ? { freshness: { config: loadWatchdogConfig(fullEnv), client } } : {}),
   });
   const running = runWorkers(workers);
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
   return {
     client,
     config,
