@@ -5,7 +5,8 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeCompress } from '../src/activities/compress';
 import { makeDump } from '../src/activities/dump';
 import { loadWorkerConfig } from '../src/config';
@@ -149,5 +150,16 @@ describe('compress beside dump (workflow on a real Temporal server)', () => {
     } finally {
       await w.stop();
     }
+  });
+});
+
+describe('runs recorded before compress ran beside dump', () => {
+  it('replay unchanged through the current workflow code (their recorded settings lack compressWhileDumping)', async () => {
+    // Recorded with the code of commit 58b3a88 (dump, then compress): a real run, no secret in it.
+    // The `temporal workflow show --output json` form, which the SDK reads as it is.
+    const history = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures/backup-history-before-overlap.json'), 'utf8'));
+    expect(scheduledSteps(history)).toEqual(['dump', 'compress', 'verify', 'stat', 'prune', 'notify']);
+    // Throws DeterminismViolationError if the new code would issue other commands for this history.
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, 'recorded-sequential-backup');
   });
 });
