@@ -2,13 +2,14 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeCompress } from '../src/activities/compress';
 import { makeDump } from '../src/activities/dump';
+import { WriterFailed, followFile } from '../src/activities/follow-file';
 import { loadWorkerConfig } from '../src/config';
 import type { BackupResult, CompressOutput, DumpOutput, NothingFollowed } from '../src/common/types';
 import { startBackup, startTestWorker } from './support/backup-worker';
@@ -42,6 +43,38 @@ function oneRun() {
   const workflowExecution = { workflowId: `wf-${randomUUID()}`, runId: randomUUID() };
   return { dumpEnv: new MockActivityEnvironment({ workflowExecution }), compressEnv: new MockActivityEnvironment({ workflowExecution }) };
 }
+
+describe('followFile', () => {
+  it('reads a file while it is written, in trickles and in bursts, byte for byte to its end; a failed writer ends it', async () => {
+    const file = path.join(tmp, 'growing.bin');
+    const handle = await fs.promises.open(file, 'w+');
+    let state: 'writing' | 'complete' | 'failed' = 'writing';
+    const written: Buffer[] = [];
+    const writer = (async () => {
+      // Trickles (copied out, the read buffer reused) and bursts larger than a read (handed on).
+      for (const size of [1, 100, 3000, 70_000, 5, 200_000, 64 * 1024, 17, 150_000]) {
+        const piece = randomBytes(size);
+        written.push(piece);
+        await handle.write(piece);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      state = 'complete';
+    })();
+    const chunks: Buffer[] = [];
+    const reader = await fs.promises.open(file, 'r');
+    for await (const chunk of followFile(reader, { state: () => state, chunkSize: 64 * 1024, pollMs: 2, signal: new AbortController().signal })) {
+      chunks.push(chunk); // kept while the next is read: no chunk may be overwritten later
+    }
+    await writer;
+    expect(Buffer.concat(chunks).equals(Buffer.concat(written))).toBe(true);
+
+    state = 'failed';
+    const again = followFile(reader, { state: () => state, chunkSize: 64 * 1024, pollMs: 2, signal: new AbortController().signal });
+    await expect(again.next()).rejects.toBeInstanceOf(WriterFailed);
+    await reader.close();
+    await handle.close();
+  });
+});
 
 describe('compress beside dump (activities)', () => {
   it('reads the dump while pg_dump still writes it, and the .sql.gz restores to the same tables', async () => {

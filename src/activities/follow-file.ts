@@ -30,15 +30,21 @@ export async function* followFile(handle: fs.FileHandle, options: FollowOptions)
   for (;;) {
     const state = options.state();
     if (state === 'failed') throw new WriterFailed();
-    // A fresh buffer after each chunk handed on (downstream may keep it while asking for the
-    // next), but not after an empty read: waiting for a slow pg_dump must not churn memory.
+    // Downstream may keep a chunk while asking for the next, so a buffer handed on is never
+    // read into again. A short read (a slow pg_dump, trickling) is copied out instead and the
+    // buffer kept: a few KB at a time must not cost a fresh MiB each.
     buffer ??= Buffer.allocUnsafe(options.chunkSize);
     const { bytesRead } = await handle.read(buffer, 0, options.chunkSize, position);
     if (bytesRead > 0) {
       position += bytesRead;
       options.onRead?.(position);
-      const chunk = buffer.subarray(0, bytesRead);
-      buffer = undefined;
+      let chunk: Buffer;
+      if (bytesRead < options.chunkSize / 2) {
+        chunk = Buffer.from(buffer.subarray(0, bytesRead));
+      } else {
+        chunk = buffer.subarray(0, bytesRead);
+        buffer = undefined;
+      }
       yield chunk;
     } else if (state === 'complete') {
       return;
