@@ -23,6 +23,7 @@ import type {
   CompressOutput,
   DumpInput,
   DumpOutput,
+  NothingFollowed,
   NotificationReport,
   NotifyInput,
 } from '../common/types';
@@ -140,7 +141,17 @@ async function dumpThenCompress(files: FileActivities, onHost: OnHost, input: Du
 async function dumpWhileCompressing(files: FileActivities, onHost: OnHost, input: DumpInput) {
   const dumping = onHost(() => files.dump({ ...input, announce: true }));
   const beside = new CancellationScope();
-  const following = beside.run(() => onHost(() => files.compress({ whileDumping: true })));
+  // Not wrapped in onThisHost: the dump's own wrapper tells a busy host from a lost one. A
+  // follower that cannot start in time (or is cancelled because the dump failed) simply has
+  // nothing to follow. Two host checks at once would also race: the dump's could cancel the
+  // follower's local activity mid-flight, which the SDK's state machines reject on replay.
+  const following: Promise<CompressOutput | NothingFollowed> = beside
+    .run(() => files.compress({ whileDumping: true }))
+    .catch((err: unknown) => {
+      if (hostLost(err)) return { followed: false, reason: 'compress could not start on this host in time' };
+      if (isCancellation(err)) return { followed: false, reason: 'cancelled with the dump' };
+      throw err;
+    });
   following.catch(() => undefined); // awaited below; must not count as unhandled while the dump runs
   let dumped: DumpOutput;
   try {
