@@ -105,7 +105,9 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
 
   const say = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
-  say(`bench: scale ${options.scale}, text ${options.textMb} MB, ${options.rounds} round(s), gzip level ${options.level}, ${options.worker} worker, ${os.availableParallelism()} cores, load ${loadAvgText()}`);
+  say(
+    `bench: scale ${options.scale}, text ${options.textMb} MB, ${options.rounds} round(s), gzip level ${options.level}, ${options.worker} worker, ${os.availableParallelism()} cores, load ${loadAvgText()}`,
+  );
   try {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pgbw-bench-'));
     cleanups.push(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -137,11 +139,17 @@ async function main(): Promise<void> {
 
     say(`pgbench -i -s ${options.scale}…`);
     let t = Date.now();
-    execFileSync(path.join(bin, 'pgbench'), ['-i', '-s', String(options.scale), '-I', 'dtGvp', '-q', dbUrl], { env: pgEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(path.join(bin, 'pgbench'), ['-i', '-s', String(options.scale), '-I', 'dtGvp', '-q', dbUrl], {
+      env: pgEnv,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     say(`  done in ${secs(Date.now() - t)} s; loading ${options.textMb} MB of text…`);
     t = Date.now();
     await loadText(bin, dbUrl, pgEnv, options.textMb * MB);
-    execFileSync(path.join(bin, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', tinyUrl, '-c', TINY_SQL], { env: pgEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(path.join(bin, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', tinyUrl, '-c', TINY_SQL], {
+      env: pgEnv,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     // Write the freshly loaded data out now, so no backup's fsync waits for gigabytes of it.
     execFileSync('sync');
     say(`  done in ${secs(Date.now() - t)} s (incl. sync)`);
@@ -203,7 +211,11 @@ async function main(): Promise<void> {
       const load1 = os.loadavg()[0];
       const cpu0 = cpuSeconds(worker.pid);
       const started = Date.now();
-      const handle = await client.workflow.start('backupDatabase', { taskQueue, workflowId: `bench-${label}-${++seq}-${randomUUID().slice(0, 8)}`, args: [label] });
+      const handle = await client.workflow.start('backupDatabase', {
+        taskQueue,
+        workflowId: `bench-${label}-${++seq}-${randomUUID().slice(0, 8)}`,
+        args: [label],
+      });
       const result = await handle.result();
       if (result.database !== database) throw new Error(`run ${label} backed up ${result.database}, not ${database}`);
       const wallS = (Date.now() - started) / 1000;
@@ -241,7 +253,11 @@ async function main(): Promise<void> {
       report(runs.at(-1)!);
     }
     if (canResetPeak) memory.bigPeakMb = vmKb(worker.pid, 'VmHWM') / 1024;
-    say(`worker CPU by thread over its life (s): ${Object.entries(threadCpu(worker.pid)).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    say(
+      `worker CPU by thread over its life (s): ${Object.entries(threadCpu(worker.pid))
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', ')}`,
+    );
 
     async function baseline(method: 'gzip' | 'pigz' | 'stream', round: number, command: string): Promise<Run> {
       const out = path.join(work, `baseline.${method}.gz`);
@@ -251,7 +267,11 @@ async function main(): Promise<void> {
       return { method, round, wallS: r.wallS, cpuS: r.cpuS, bytesOut, load1: r.load1 };
     }
     function report(r: Run) {
-      const steps = r.steps ? ` (${Object.entries(r.steps).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')})` : '';
+      const steps = r.steps
+        ? ` (${Object.entries(r.steps)
+            .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+            .join(', ')})`
+        : '';
       say(`  ${r.wallS.toFixed(1)} s${steps}, CPU ${r.cpuS.toFixed(1)} s, ${(r.bytesOut / MB).toFixed(1)} MB, load1 ${r.load1.toFixed(2)}`);
     }
 
@@ -266,14 +286,7 @@ async function main(): Promise<void> {
 }
 
 /** The figures, as markdown tables, and the targets from the "Fast backups" issue. */
-function printTables(r: {
-  options: Options;
-  plainBytes: number;
-  runs: Run[];
-  tiny: Run[];
-  memory: Memory;
-  pigz: boolean;
-}): void {
+function printTables(r: { options: Options; plainBytes: number; runs: Run[]; tiny: Run[]; memory: Memory; pigz: boolean }): void {
   const m = r.memory;
   const by = (m: Run['method']) => r.runs.filter((x) => x.method === m);
   const med = (xs: number[]) => median(xs);
@@ -282,7 +295,11 @@ function printTables(r: {
   const gzipWall = med(by('gzip').map((x) => x.wallS));
   const gzipSize = med(by('gzip').map((x) => x.bytesOut));
   const lines: string[] = [];
-  lines.push('', `### Runs (plain dump ${(r.plainBytes / MB).toFixed(0)} MB: pgbench scale ${r.options.scale} + ${r.options.textMb} MB text; level ${r.options.level})`, '');
+  lines.push(
+    '',
+    `### Runs (plain dump ${(r.plainBytes / MB).toFixed(0)} MB: pgbench scale ${r.options.scale} + ${r.options.textMb} MB text; level ${r.options.level})`,
+    '',
+  );
   lines.push('| round | method | wall s | dump s | compress s | stat s | other steps s | CPU s | output MB | load1 at start |');
   lines.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const x of r.runs) {
@@ -290,7 +307,9 @@ function printTables(r: {
     const f = (v?: number) => (v === undefined ? '' : v.toFixed(1));
     const others = Object.entries(s).filter(([k]) => !['dump', 'compress', 'stat'].includes(k));
     const other = others.length ? `${others.reduce((a, [, v]) => a + v, 0).toFixed(1)} (${others.map(([k]) => k).join(', ')})` : '';
-    lines.push(`| ${x.round || '–'} | ${label(x.method, r.options.level)} | ${x.wallS.toFixed(1)} | ${f(s.dump)} | ${f(s.compress)} | ${f(s.stat)} | ${other} | ${x.cpuS.toFixed(1)} | ${(x.bytesOut / MB).toFixed(1)} | ${x.load1.toFixed(2)} |`);
+    lines.push(
+      `| ${x.round || '–'} | ${label(x.method, r.options.level)} | ${x.wallS.toFixed(1)} | ${f(s.dump)} | ${f(s.compress)} | ${f(s.stat)} | ${other} | ${x.cpuS.toFixed(1)} | ${(x.bytesOut / MB).toFixed(1)} | ${x.load1.toFixed(2)} |`,
+    );
   }
   lines.push('', '### Medians', '');
   lines.push('| method | median wall s | workflow ÷ this | output MB | size ÷ gzip | CPU s |');
@@ -300,15 +319,21 @@ function printTables(r: {
     if (xs.length === 0) continue;
     const wall = med(xs.map((x) => x.wallS));
     const size = med(xs.map((x) => x.bytesOut));
-    lines.push(`| ${label(m, r.options.level)} | ${wall.toFixed(1)} | ${(wfWall / wall).toFixed(2)} | ${(size / MB).toFixed(1)} | ${(size / gzipSize).toFixed(3)} | ${med(xs.map((x) => x.cpuS)).toFixed(1)} |`);
+    lines.push(
+      `| ${label(m, r.options.level)} | ${wall.toFixed(1)} | ${(wfWall / wall).toFixed(2)} | ${(size / MB).toFixed(1)} | ${(size / gzipSize).toFixed(3)} | ${med(xs.map((x) => x.cpuS)).toFixed(1)} |`,
+    );
   }
   const tinyWall = med(r.tiny.map((x) => x.wallS));
   const tinyOverhead = med(r.tiny.map((x) => x.overheadS ?? 0));
   const wfOverhead = med(wf.map((x) => x.overheadS ?? 0));
   lines.push('', '### Worker and Temporal', '');
   const mb = (v?: number) => (v === undefined ? 'n/a' : `${v.toFixed(0)} MB`);
-  lines.push(`- worker RSS: start-up peak ${mb(m.startupPeakMb)} (tsx bundles the workflow code here; a compiled worker loads its prebuilt bundle), idle after start-up ${mb(m.idleMb)}, peak during the tiny runs ${mb(m.tinyPeakMb)}, RSS before the big runs ${mb(m.beforeBigMb)}, peak during the big runs ${mb(m.bigPeakMb)} (VmHWM, reset between phases)`);
-  lines.push(`- tiny database, ${r.tiny.length} runs: median wall ${tinyWall.toFixed(2)} s, of which outside activities (Temporal overhead) ${tinyOverhead.toFixed(2)} s`);
+  lines.push(
+    `- worker RSS: start-up peak ${mb(m.startupPeakMb)} (tsx bundles the workflow code here; a compiled worker loads its prebuilt bundle), idle after start-up ${mb(m.idleMb)}, peak during the tiny runs ${mb(m.tinyPeakMb)}, RSS before the big runs ${mb(m.beforeBigMb)}, peak during the big runs ${mb(m.bigPeakMb)} (VmHWM, reset between phases)`,
+  );
+  lines.push(
+    `- tiny database, ${r.tiny.length} runs: median wall ${tinyWall.toFixed(2)} s, of which outside activities (Temporal overhead) ${tinyOverhead.toFixed(2)} s`,
+  );
   lines.push(`- big database: median time outside activities ${wfOverhead.toFixed(2)} s per run`);
   lines.push(`- load average at the end: ${loadAvgText()} (${os.availableParallelism()} cores)`);
 
@@ -317,14 +342,20 @@ function printTables(r: {
   const check = (ok: boolean) => (ok ? 'met' : 'NOT met');
   lines.push('', '### Targets (meant for a ~2 GB plain dump)', '');
   lines.push(`- workflow ≤ 0.75 × pg_dump | gzip -${r.options.level}: ${(wfWall / gzipWall).toFixed(2)} × — ${check(wfWall <= 0.75 * gzipWall)}`);
-  if (pigzWall !== undefined) lines.push(`- workflow ≤ 1.15 × pg_dump | pigz -${r.options.level}: ${(wfWall / pigzWall).toFixed(2)} × — ${check(wfWall <= 1.15 * pigzWall)}`);
+  if (pigzWall !== undefined)
+    lines.push(`- workflow ≤ 1.15 × pg_dump | pigz -${r.options.level}: ${(wfWall / pigzWall).toFixed(2)} × — ${check(wfWall <= 1.15 * pigzWall)}`);
   lines.push(`- output ≤ 1.01 × gzip -${r.options.level}: ${(wfSize / gzipSize).toFixed(3)} × — ${check(wfSize <= 1.01 * gzipSize)}`);
-  if (m.bigPeakMb !== undefined) lines.push(`- worker peak RSS ≤ 256 MB while backing up: ${mb(m.bigPeakMb)} — ${check(m.bigPeakMb <= 256)} (growth over its RSS before the big runs: ${mb(m.bigPeakMb - (m.beforeBigMb ?? 0))}; compare scales for "no higher at 100 than at 10")`);
+  if (m.bigPeakMb !== undefined)
+    lines.push(
+      `- worker peak RSS ≤ 256 MB while backing up: ${mb(m.bigPeakMb)} — ${check(m.bigPeakMb <= 256)} (growth over its RSS before the big runs: ${mb(m.bigPeakMb - (m.beforeBigMb ?? 0))}; compare scales for "no higher at 100 than at 10")`,
+    );
   lines.push(`- Temporal overhead on a tiny database < 1 s: ${tinyOverhead.toFixed(2)} s — ${check(tinyOverhead < 1)}`);
   if (by('stream').length) {
     const streamWall = med(by('stream').map((x) => x.wallS));
     const vsPigz = pigzWall === undefined ? '' : `, ${(streamWall / pigzWall).toFixed(2)} × pigz`;
-    lines.push(`- for comparison, the compressor streamed straight from pg_dump (pg_dump | parallel-gzip): ${(streamWall / gzipWall).toFixed(2)} × gzip${vsPigz}`);
+    lines.push(
+      `- for comparison, the compressor streamed straight from pg_dump (pg_dump | parallel-gzip): ${(streamWall / gzipWall).toFixed(2)} × gzip${vsPigz}`,
+    );
   }
   console.log(lines.join('\n'));
 }
@@ -350,7 +381,7 @@ async function loadText(bin: string, url: string, env: NodeJS.ProcessEnv, bytes:
   const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
   let written = 0;
-  for (let id = 1; written < bytes; ) {
+  for (let id = 1; written < bytes;) {
     let chunk = '';
     while (chunk.length < 1 << 20) {
       const words = Array.from({ length: 4 + Math.floor(rand() * 30) }, () => pick(WORDS)).join(' ');
@@ -458,7 +489,10 @@ async function timedShell(pipeline: string, env: NodeJS.ProcessEnv): Promise<{ w
  * Each step's duration from the workflow's history, and the time some step was running (steps
  * overlap: compress runs beside dump), whose complement in the wall time is Temporal's overhead.
  */
-async function activityDurations(handle: { fetchHistory(): Promise<{ events?: Array<Record<string, any>> | null }> }): Promise<{ steps: Record<string, number>; busyS: number }> {
+async function activityDurations(handle: {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- history events are read loosely by field name
+  fetchHistory(): Promise<{ events?: Array<Record<string, any>> | null }>;
+}): Promise<{ steps: Record<string, number>; busyS: number }> {
   const events = (await handle.fetchHistory()).events ?? [];
   const names = new Map<string, string>();
   const started = new Map<string, number>();

@@ -52,7 +52,9 @@ const BENIGN = ['No workflows registered', 'No Nexus services registered', 'asse
 function compactLogLine({ level, message, meta }: LogEntry): string {
   const fields = Object.entries(meta ?? {})
     .filter(([key, value]) => !QUIET_FIELDS.has(key) && value !== undefined)
-    .map(([key, value]) => `${key}=${value instanceof Error ? JSON.stringify(value.message) : typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
+    .map(
+      ([key, value]) => `${key}=${value instanceof Error ? JSON.stringify(value.message) : typeof value === 'object' ? JSON.stringify(value) : String(value)}`,
+    );
   return [new Date().toISOString().slice(11, 19), level, message.split('\n')[0], ...fields].join(' ');
 }
 

@@ -32,9 +32,7 @@ async function main(): Promise<void> {
       temporal = await startEmbeddedTemporal();
       cleanups.unshift(() => temporal!.stop());
     }
-    const { connectionOptions, namespace } = temporalConnectConfig(
-      temporal ? { ...process.env, TEMPORAL_ADDRESS: temporal.address } : process.env,
-    );
+    const { connectionOptions, namespace } = temporalConnectConfig(temporal ? { ...process.env, TEMPORAL_ADDRESS: temporal.address } : process.env);
 
     const workerConnection = await NativeConnection.connect(connectionOptions);
     cleanups.unshift(() => workerConnection.close());

@@ -24,7 +24,9 @@ async function main(): Promise<void> {
       // The worker's own connection serves the lookup's client calls too: no second connection.
       workers.push(await createWatchdogWorker({ connection, namespace, config: watchdog, client: new Client({ connection, namespace }) }));
     }
-    console.log(`backup worker polling "${config.taskQueue}" and its own "${config.hostTaskQueue}" on ${connectionOptions.address} (namespace ${namespace}); backups go to ${config.backupDir}`);
+    console.log(
+      `backup worker polling "${config.taskQueue}" and its own "${config.hostTaskQueue}" on ${connectionOptions.address} (namespace ${namespace}); backups go to ${config.backupDir}`,
+    );
     await runWorkers(workers);
   } finally {
     await connection.close();

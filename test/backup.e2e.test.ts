@@ -123,7 +123,9 @@ describe('when the database is unreachable', () => {
 
       const failure = slack.received.slice(before).map((r) => r.json.text ?? '');
       expect(failure).toHaveLength(1);
-      expect(failure[0]).toMatch(/^🔴 Database backup failed\n• Environment: production\n• Error: pg_dump failed \(exit code 1\): .*connection to server at "127\.0\.0\.1", port 1 failed/s);
+      expect(failure[0]).toMatch(
+        /^🔴 Database backup failed\n• Environment: production\n• Error: pg_dump failed \(exit code 1\): .*connection to server at "127\.0\.0\.1", port 1 failed/s,
+      );
       expect(fs.readdirSync(dir)).toEqual([]);
     } finally {
       await down.stop();
@@ -160,7 +162,11 @@ describe('a password with special characters', () => {
     // A pg_dump wrapper that records the argv and environment it was given, then runs the real one.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgbw-argv-'));
     const wrapper = path.join(dir, 'pg_dump');
-    fs.writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "$0" "$@" > "${dir}/argv"\ncat /proc/$$/cmdline | tr '\\0' ' ' >> "${dir}/argv"\n[ -n "$PGPASSWORD" ] && echo has-pgpassword > "${dir}/env"\nexec pg_dump "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh\nprintf '%s\\n' "$0" "$@" > "${dir}/argv"\ncat /proc/$$/cmdline | tr '\\0' ' ' >> "${dir}/argv"\n[ -n "$PGPASSWORD" ] && echo has-pgpassword > "${dir}/env"\nexec pg_dump "$@"\n`,
+      { mode: 0o755 },
+    );
 
     const before = slack.received.length;
     const logsBefore = workerLogs.length;
@@ -234,7 +240,9 @@ describe('bad environment labels', () => {
       expect(error.cause.message).toMatch(/invalid environment label .* use 1 to 64 characters from A-Z a-z 0-9 _ -/);
       expect(error.cause.nonRetryable).toBe(true);
       const history = await handle.fetchHistory();
-      const types = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+      const types = (history.events ?? []).flatMap((e) =>
+        e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
+      );
       expect(types).toEqual(['notify']);
       expect(fs.existsSync(path.join(dir, 'backups'))).toBe(false);
     } finally {

@@ -240,7 +240,9 @@ describe('Dockerfile', () => {
   });
 
   it('keeps secrets and host artefacts out of the build context', () => {
-    const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim());
     for (const entry of ['.env', 'node_modules', '.git']) expect(ignored).toContain(entry);
   });
 });

@@ -145,13 +145,17 @@ describe('compress beside dump (workflow on a real Temporal server)', () => {
     const w = await startTestWorker({ DATABASE_URL: source.url, BACKUP_PG_DUMP: pgDump });
     try {
       const handle = await startBackup(w, 'production');
-      const seen = await waitFor('compress to report progress while the dump is still running', async () => {
-        const pending = (await handle.describe()).raw.pendingActivities ?? [];
-        const compress = pending.find((a) => a.activityType?.name === 'compress');
-        const details = compress?.heartbeatDetails?.payloads?.map((p) => defaultPayloadConverter.fromPayload(p) as { bytesIn?: number; dumping?: boolean });
-        const caughtUp = details?.find((d) => d.dumping && (d.bytesIn ?? 0) > 0);
-        return pending.some((a) => a.activityType?.name === 'dump') && caughtUp;
-      }, 15_000);
+      const seen = await waitFor(
+        'compress to report progress while the dump is still running',
+        async () => {
+          const pending = (await handle.describe()).raw.pendingActivities ?? [];
+          const compress = pending.find((a) => a.activityType?.name === 'compress');
+          const details = compress?.heartbeatDetails?.payloads?.map((p) => defaultPayloadConverter.fromPayload(p) as { bytesIn?: number; dumping?: boolean });
+          const caughtUp = details?.find((d) => d.dumping && (d.bytesIn ?? 0) > 0);
+          return pending.some((a) => a.activityType?.name === 'dump') && caughtUp;
+        },
+        15_000,
+      );
       expect(seen).toMatchObject({ step: 'compress', dumping: true });
 
       const result: BackupResult = await handle.result();
@@ -166,7 +170,10 @@ describe('compress beside dump (workflow on a real Temporal server)', () => {
   it("after a failed first dump attempt, compresses the retry's file once the dump succeeds", async () => {
     const marker = path.join(tmp, `attempt-${randomUUID()}`);
     // First attempt: some output, then failure. Later attempts: the real dump.
-    const pgDump = fakePgDump('wf-flaky-pg_dump', `if [ ! -e "${marker}" ]; then touch "${marker}"; $REAL | head -c 300000; echo "pg_dump: error: server closed the connection" >&2; exit 1; fi\n$REAL`);
+    const pgDump = fakePgDump(
+      'wf-flaky-pg_dump',
+      `if [ ! -e "${marker}" ]; then touch "${marker}"; $REAL | head -c 300000; echo "pg_dump: error: server closed the connection" >&2; exit 1; fi\n$REAL`,
+    );
     const w = await startTestWorker({ DATABASE_URL: source.url, BACKUP_PG_DUMP: pgDump });
     try {
       const handle = await startBackup(w, 'production');

@@ -71,7 +71,9 @@ describe('off-host copies in the workflow', () => {
         [`s3://${BUCKET}/nightly/`, [older]],
       ]);
       expect(slack.received.at(-1)?.json.text).toContain(`• Copies: dir:${copyDir}, s3://${BUCKET}/${key}`);
-      const steps = (await handle.fetchHistory()).events?.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+      const steps = (await handle.fetchHistory()).events?.flatMap((e) =>
+        e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
+      );
       expect(steps).toEqual(['dump', 'compress', 'verify', 'stat', 'copyToDirectory', 'copyToS3', 'prune', 'notify']);
     } finally {
       await w.stop();
@@ -80,7 +82,13 @@ describe('off-host copies in the workflow', () => {
 
   it('one target failing does not stop the other; the run fails, alerts, and prunes nothing', async () => {
     const copyDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pgbw-nas-')), 'backups');
-    const w = await startTestWorker({ DATABASE_URL: source.url, BACKUP_COPY_DIR: copyDir, BACKUP_KEEP_LAST: '1', SLACK_WEBHOOK_URL: slack.url, ...s3Env('no-such-bucket') });
+    const w = await startTestWorker({
+      DATABASE_URL: source.url,
+      BACKUP_COPY_DIR: copyDir,
+      BACKUP_KEEP_LAST: '1',
+      SLACK_WEBHOOK_URL: slack.url,
+      ...s3Env('no-such-bucket'),
+    });
     const keep = path.join(w.backupDir, `${source.name}_production_20250101_030000.sql.gz`);
     fs.writeFileSync(keep, 'older backup');
     const before = slack.received.length;
@@ -89,7 +97,9 @@ describe('off-host copies in the workflow', () => {
       expect(error.cause.message).toMatch(/^off-host copy failed: copyToS3: .*NoSuchBucket.* \(the backup is in BACKUP_DIR and reached dir:/);
       expect(fs.readdirSync(copyDir).filter((f) => f.endsWith('.sql.gz'))).toHaveLength(1); // the directory copy still happened
       expect(fs.existsSync(keep)).toBe(true); // nothing pruned after a failed run
-      expect(slack.received.slice(before).map((r) => r.json.text)).toEqual([expect.stringMatching(/^🔴 Database backup failed\n• Environment: production\n• Error: off-host copy failed: copyToS3/)]);
+      expect(slack.received.slice(before).map((r) => r.json.text)).toEqual([
+        expect.stringMatching(/^🔴 Database backup failed\n• Environment: production\n• Error: off-host copy failed: copyToS3/),
+      ]);
       expect(JSON.stringify(error)).not.toContain(server.secretAccessKey);
     } finally {
       await w.stop();

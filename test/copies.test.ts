@@ -108,10 +108,24 @@ describe('configuration', () => {
     });
     expect(config).toEqual({
       localDir: '/mnt/nas/backups',
-      s3: { bucket: 'my-backups', prefix: 'db/prod/', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', forcePathStyle: true, storageClass: 'STANDARD_IA' },
+      s3: {
+        bucket: 'my-backups',
+        prefix: 'db/prod/',
+        endpoint: 'http://127.0.0.1:9000',
+        region: 'us-east-1',
+        forcePathStyle: true,
+        storageClass: 'STANDARD_IA',
+      },
     });
     expect(copyTargetsOf(config)).toEqual(['copyToDirectory', 'copyToS3']);
-    expect(loadCopyConfig({ BACKUP_S3_BUCKET: 'b-1' }).s3).toEqual({ bucket: 'b-1', prefix: '', endpoint: undefined, region: 'us-east-1', forcePathStyle: false, storageClass: undefined });
+    expect(loadCopyConfig({ BACKUP_S3_BUCKET: 'b-1' }).s3).toEqual({
+      bucket: 'b-1',
+      prefix: '',
+      endpoint: undefined,
+      region: 'us-east-1',
+      forcePathStyle: false,
+      storageClass: undefined,
+    });
   });
 
   it.each([
@@ -201,7 +215,9 @@ describe('copyToS3 on a real S3 server (MinIO)', () => {
     const other = await makeBackup(`resee_prod_production_20251025_03000${algorithm.length}.sql.gz`, 300, 20);
     const key = `damaged/${path.basename(other.path)}`;
     const size = fs.statSync(other.path).size;
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.alloc(size), Metadata: { sha256: other.sha256 }, ChecksumAlgorithm: algorithm }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.alloc(size), Metadata: { sha256: other.sha256 }, ChecksumAlgorithm: algorithm }),
+    );
     await runS3(other, s3Config({ prefix: 'damaged/' }), {}, 2);
     expect(sha256(await objectBytes(key))).toBe(other.sha256);
   });

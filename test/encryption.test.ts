@@ -53,7 +53,14 @@ async function restoreWithAgeCli(file: string, identityFile: string, database: s
   const admin = inject('pgAdminUrl');
   await sql(admin, `CREATE DATABASE ${pg.escapeIdentifier(database)}`);
   const url = withDatabase(admin, database);
-  execFileSync('bash', ['-c', 'set -o pipefail; age -d -i "$1" "$2" | gunzip -c | psql -q -X -v ON_ERROR_STOP=1 "$3" > /dev/null', 'restore', identityFile, file, url]);
+  execFileSync('bash', [
+    '-c',
+    'set -o pipefail; age -d -i "$1" "$2" | gunzip -c | psql -q -X -v ON_ERROR_STOP=1 "$3" > /dev/null',
+    'restore',
+    identityFile,
+    file,
+    url,
+  ]);
   return url;
 }
 
@@ -81,7 +88,9 @@ describe('an encrypted backup through the workflow', () => {
       expect(fs.statSync(result.filePath).mode & 0o777).toBe(0o600);
       execFileSync('sha256sum', ['-c', `${result.fileName}.sha256`], { cwd: w.backupDir });
       const history = await handle.fetchHistory();
-      const steps = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+      const steps = (history.events ?? []).flatMap((e) =>
+        e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
+      );
       expect(steps).toEqual(['dump', 'compress', 'verify', 'encrypt', 'stat', 'prune', 'notify']);
       const restored = await restoreWithAgeCli(result.filePath, alice.identityFile, `${source.name}_wf_age`);
       expect(await tableFingerprints(restored)).toEqual(await tableFingerprints(source.url));
@@ -205,13 +214,18 @@ describe('loadEncryptionConfig', () => {
     expect(loadEncryptionConfig({ BACKUP_AGE_RECIPIENTS: `${alice.recipient}, ${bob.recipient}` })).toEqual({ recipients: [alice.recipient, bob.recipient] });
     expect(loadEncryptionConfig({ BACKUP_AGE_RECIPIENTS: `${alice.recipient}\n\t${bob.recipient}` })?.recipients).toHaveLength(2);
     expect(loadEncryptionConfig({ BACKUP_AGE_RECIPIENTS_FILE: file })).toEqual({ recipients: [bob.recipient, alice.recipient] });
-    expect(loadEncryptionConfig({ BACKUP_AGE_RECIPIENTS: alice.recipient, BACKUP_AGE_RECIPIENTS_FILE: file })?.recipients).toEqual([alice.recipient, bob.recipient]);
+    expect(loadEncryptionConfig({ BACKUP_AGE_RECIPIENTS: alice.recipient, BACKUP_AGE_RECIPIENTS_FILE: file })?.recipients).toEqual([
+      alice.recipient,
+      bob.recipient,
+    ]);
   });
 
   it('rejects a typo, a truncated key, a non-age value, naming the variable and the position', () => {
     const typo = alice.recipient.slice(0, 20) + (alice.recipient[20] === 'q' ? 'p' : 'q') + alice.recipient.slice(21);
     expect(configError({ BACKUP_AGE_RECIPIENTS: `${bob.recipient},${typo}` }).message).toMatch(/^BACKUP_AGE_RECIPIENTS: recipient 2: .* checksum/);
-    expect(configError({ BACKUP_AGE_RECIPIENTS: alice.recipient.slice(0, -5) }).message).toMatch(/^BACKUP_AGE_RECIPIENTS: recipient 1: .*not a valid age public key/);
+    expect(configError({ BACKUP_AGE_RECIPIENTS: alice.recipient.slice(0, -5) }).message).toMatch(
+      /^BACKUP_AGE_RECIPIENTS: recipient 1: .*not a valid age public key/,
+    );
     expect(configError({ BACKUP_AGE_RECIPIENTS: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI' }).message).toMatch(/not an age public key/);
   });
 

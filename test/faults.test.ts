@@ -70,7 +70,11 @@ describe('worker killed mid-dump', () => {
       expect(result.fileName).toMatch(/^faults_\d+_\d+_production_\d{8}_\d{6}_2\.sql\.gz$/);
       // The dead worker's partial file is removed when a worker starts again on that host.
       // The dead worker's dump and the compress that was following it.
-      expect(partialFiles(dir).map((f) => /\.sql(\.gz)?\.part$/.exec(f)?.[0]).sort()).toEqual(['.sql.gz.part', '.sql.part']);
+      expect(
+        partialFiles(dir)
+          .map((f) => /\.sql(\.gz)?\.part$/.exec(f)?.[0])
+          .sort(),
+      ).toEqual(['.sql.gz.part', '.sql.part']);
       const restarted = await startTestWorker({ DATABASE_URL: source.url, BACKUP_DIR: dir });
       await restarted.stop();
       expect(partialFiles(dir)).toEqual([]);
@@ -205,7 +209,9 @@ describe('disk full', () => {
     try {
       const handle = await startBackup(w, 'production');
       const error = await handle.result().catch((err) => err);
-      expect(error.cause.cause.message).toMatch(new RegExp(`^not enough free space in ${dir}: .* free, the database ${source.name} is .*BACKUP_FREE_SPACE_FACTOR=1`));
+      expect(error.cause.cause.message).toMatch(
+        new RegExp(`^not enough free space in ${dir}: .* free, the database ${source.name} is .*BACKUP_FREE_SPACE_FACTOR=1`),
+      );
       expect(error.cause.cause.nonRetryable).toBe(true);
       expect(pgDumpProcesses(source.name)).toEqual([]);
       expect(fs.readdirSync(dir)).toEqual([older]);
@@ -229,7 +235,7 @@ describe('server newer than pg_dump', () => {
       const handle = await startBackup(w, 'production');
       const error = await handle.result().catch((err) => err);
       expect(error.cause.cause.message).toBe(
-        'pg_dump 15.18 is older than the PostgreSQL server 17.2: install a pg_dump whose major version is at least the server\'s and point BACKUP_PG_DUMP at it',
+        "pg_dump 15.18 is older than the PostgreSQL server 17.2: install a pg_dump whose major version is at least the server's and point BACKUP_PG_DUMP at it",
       );
       expect(error.cause.cause.nonRetryable).toBe(true);
       expect(attemptsOf(await handle.fetchHistory(), 'dump')).toBe(1);
@@ -251,8 +257,16 @@ describe('bad configuration and input', () => {
   });
 
   it.each([
-    ['an unknown host', () => `postgresql://postgres:${encodeURIComponent(SECRET)}@no-such-host.invalid:5432/db`, /could not translate host name "no-such-host\.invalid"/],
-    ['a wrong password', () => `postgresql://postgres:${encodeURIComponent(SECRET)}@127.0.0.1:${inject('pgPort')}/postgres`, /password authentication failed for user "postgres"/],
+    [
+      'an unknown host',
+      () => `postgresql://postgres:${encodeURIComponent(SECRET)}@no-such-host.invalid:5432/db`,
+      /could not translate host name "no-such-host\.invalid"/,
+    ],
+    [
+      'a wrong password',
+      () => `postgresql://postgres:${encodeURIComponent(SECRET)}@127.0.0.1:${inject('pgPort')}/postgres`,
+      /password authentication failed for user "postgres"/,
+    ],
     ['a missing database', () => withDatabase(inject('pgAdminUrl'), 'does_not_exist'), /database "does_not_exist" does not exist/],
   ])('%s gives one clear, secret-free, non-retryable failure', async (_what, url, pattern) => {
     const before = slack.received.length;
@@ -279,7 +293,9 @@ describe('bad configuration and input', () => {
     const w = await startTestWorker({ DATABASE_URL: source.url, BACKUP_DIR: path.join(parentIsAFile, 'backups') });
     try {
       const error = await (await startBackup(w, 'production')).result().catch((err) => err);
-      expect(error.cause.cause.message).toBe(`backup directory ${path.join(parentIsAFile, 'backups')} is not usable: ENOTDIR (check BACKUP_DIR and its permissions)`);
+      expect(error.cause.cause.message).toBe(
+        `backup directory ${path.join(parentIsAFile, 'backups')} is not usable: ENOTDIR (check BACKUP_DIR and its permissions)`,
+      );
       expect(error.cause.cause.nonRetryable).toBe(true);
     } finally {
       await w.stop();

@@ -38,17 +38,34 @@ describe('freshness decisions (pure)', () => {
 
   it('reads the previous state defensively', () => {
     expect(alertingLabels(undefined)).toEqual(new Set());
-    expect(alertingLabels({ labels: [{ environment: 'a', alerting: true }, { environment: 'b', alerting: false }] })).toEqual(new Set(['a']));
+    expect(
+      alertingLabels({
+        labels: [
+          { environment: 'a', alerting: true },
+          { environment: 'b', alerting: false },
+        ],
+      }),
+    ).toEqual(new Set(['a']));
   });
 
   it('formats the texts', () => {
-    const stale = freshnessText({ kind: 'stale', environment: 'production', maxAge: '26h', ageMs: 2 * 86_400_000 + 3_600_000, last: last('2025-10-20T11:00:00Z') }, 'UTC');
-    expect(stale).toBe('⚠️ No recent database backup\n• Environment: production\n• Last successful backup: 2025-10-20 11:00 UTC (2d 1h ago)\n• Expected within: 26h');
+    const stale = freshnessText(
+      { kind: 'stale', environment: 'production', maxAge: '26h', ageMs: 2 * 86_400_000 + 3_600_000, last: last('2025-10-20T11:00:00Z') },
+      'UTC',
+    );
+    expect(stale).toBe(
+      '⚠️ No recent database backup\n• Environment: production\n• Last successful backup: 2025-10-20 11:00 UTC (2d 1h ago)\n• Expected within: 26h',
+    );
     expect(freshnessText({ kind: 'stale', environment: 'production', maxAge: '26h' }, 'UTC')).toContain('• Last successful backup: never');
     expect(freshnessText({ kind: 'fresh-again', environment: 'production', ageMs: 300_000, last: last('2025-10-22T11:55:00Z') }, 'UTC')).toBe(
       '✅ Database backups are fresh again\n• Environment: production\n• Latest: db_production_20251021_030000.sql.gz (5m ago)',
     );
-    expect([formatAge(45_000), formatAge(26 * 3_600_000), formatAge(26 * 3_600_000 + 300_000), formatAge(50 * 3_600_000)]).toEqual(['45s', '26h', '26h 5m', '2d 2h']);
+    expect([formatAge(45_000), formatAge(26 * 3_600_000), formatAge(26 * 3_600_000 + 300_000), formatAge(50 * 3_600_000)]).toEqual([
+      '45s',
+      '26h',
+      '26h 5m',
+      '2d 2h',
+    ]);
   });
 
   it('configuration: defaults, and errors naming the variable', () => {
@@ -75,7 +92,7 @@ describe('freshness decisions (pure)', () => {
     expect(() => loadWatchdogConfig({ SLACK_WEBHOOK_URL: 'not a url' })).toThrow(/^SLACK_WEBHOOK_URL: /);
   });
 
-  it('a watchdog process of its own refuses the backup workers\' queue (it would take backup tasks it cannot run)', () => {
+  it("a watchdog process of its own refuses the backup workers' queue (it would take backup tasks it cannot run)", () => {
     for (const env of [{}, { BACKUP_TASK_QUEUE: 'q', BACKUP_WATCHDOG_TASK_QUEUE: 'q' }]) {
       expect(() => loadStandaloneWatchdogConfig(env)).toThrow(/^BACKUP_WATCHDOG_TASK_QUEUE: a separate watchdog needs a task queue of its own/);
     }
@@ -115,7 +132,11 @@ describe('the freshness Schedule on a real Temporal server', () => {
     watchdogRun = watchdog.run();
   });
   afterAll(async () => {
-    for (const id of schedules) await client?.schedule.getHandle(id).delete().catch(() => undefined);
+    for (const id of schedules)
+      await client?.schedule
+        .getHandle(id)
+        .delete()
+        .catch(() => undefined);
     if (watchdog?.getState() === 'RUNNING') watchdog.shutdown();
     await watchdogRun;
     await nativeConnection?.close();
@@ -162,7 +183,9 @@ describe('the freshness Schedule on a real Temporal server', () => {
       await client.schedule.getHandle(config.scheduleId).pause('test');
       const result = await check(config.scheduleId);
       expect(result.labels[0]).toMatchObject({ environment: label, fresh: false, alerting: true, sent: { kind: 'stale', status: 'sent' } });
-      expect(slack.received.map((r) => r.json.text)).toContain(`⚠️ No recent database backup\n• Environment: ${label}\n• Last successful backup: never\n• Expected within: 10s`);
+      expect(slack.received.map((r) => r.json.text)).toContain(
+        `⚠️ No recent database backup\n• Environment: ${label}\n• Last successful backup: never\n• Expected within: 10s`,
+      );
     } finally {
       await w.stop();
     }
@@ -177,13 +200,19 @@ describe('the freshness Schedule on a real Temporal server', () => {
       BACKUP_WATCHDOG_TASK_QUEUE: watchdogQueue,
     });
     schedules.push(config.scheduleId);
-    expect((await upsertFreshnessSchedule(client, config)).summary).toMatch(new RegExp(`^created schedule ${config.scheduleId}: Every 1h: alert when "${label}" has no successful backup younger than 10s`));
+    expect((await upsertFreshnessSchedule(client, config)).summary).toMatch(
+      new RegExp(`^created schedule ${config.scheduleId}: Every 1h: alert when "${label}" has no successful backup younger than 10s`),
+    );
     expect((await upsertFreshnessSchedule(client, config)).outcome).toBe('updated');
     const schedule = client.schedule.getHandle(config.scheduleId);
     // Only our triggers run (an hour boundary during the test must not add a check); trigger works while paused.
     await schedule.pause('test');
     const d = await schedule.describe();
-    expect(d.action).toMatchObject({ workflowType: 'checkBackupFreshness', taskQueue: watchdogQueue, args: [{ environments: [label], maxAgeMs: 10_000, maxAge: '10s' }] });
+    expect(d.action).toMatchObject({
+      workflowType: 'checkBackupFreshness',
+      taskQueue: watchdogQueue,
+      args: [{ environments: [label], maxAgeMs: 10_000, maxAge: '10s' }],
+    });
     expect(d.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 365 * 86_400_000 });
 
     const texts = () => slack.received.map((r) => r.json.text ?? '').filter((t) => t.includes(`• Environment: ${label}\n`));
@@ -205,7 +234,9 @@ describe('the freshness Schedule on a real Temporal server', () => {
     const third = await check(config.scheduleId);
     expect(third.labels[0]).toMatchObject({ fresh: true, alerting: false, last: { fileName: backup.fileName }, sent: { kind: 'fresh-again', status: 'sent' } });
     expect(texts()).toHaveLength(2);
-    expect(texts()[1]).toMatch(new RegExp(`^✅ Database backups are fresh again\\n• Environment: ${label}\\n• Latest: ${backup.fileName.replace(/\./g, '\\.')} \\(\\d+s ago\\)$`));
+    expect(texts()[1]).toMatch(
+      new RegExp(`^✅ Database backups are fresh again\\n• Environment: ${label}\\n• Latest: ${backup.fileName.replace(/\./g, '\\.')} \\(\\d+s ago\\)$`),
+    );
     expect((await check(config.scheduleId)).labels[0]).toMatchObject({ fresh: true, alerting: false });
     expect(texts()).toHaveLength(2);
 
@@ -214,15 +245,28 @@ describe('the freshness Schedule on a real Temporal server', () => {
     const stale = await check(config.scheduleId);
     expect(stale.labels[0]).toMatchObject({ fresh: false, alerting: true, sent: { kind: 'stale', status: 'sent' } });
     expect(texts()).toHaveLength(3);
-    expect(texts()[2]).toMatch(new RegExp(`^⚠️ No recent database backup\\n• Environment: ${label}\\n• Last successful backup: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC \\(1\\ds ago\\)\\n• Expected within: 10s$`));
+    expect(texts()[2]).toMatch(
+      new RegExp(
+        `^⚠️ No recent database backup\\n• Environment: ${label}\\n• Last successful backup: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC \\(1\\ds ago\\)\\n• Expected within: 10s$`,
+      ),
+    );
     await check(config.scheduleId);
     expect(texts()).toHaveLength(3);
 
     // The CLI shows the state the latest check handed on.
     const io = { lines: [] as string[], errors: [] as string[], out: (l: string) => void io.lines.push(l), err: (l: string) => void io.errors.push(l) };
-    const cliEnv = { TEMPORAL_ADDRESS: inject('temporalAddress'), BACKUP_ENVIRONMENT: label, BACKUP_MAX_AGE: '10s', BACKUP_FRESHNESS_SCHEDULE_ID: config.scheduleId };
+    const cliEnv = {
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      BACKUP_ENVIRONMENT: label,
+      BACKUP_MAX_AGE: '10s',
+      BACKUP_FRESHNESS_SCHEDULE_ID: config.scheduleId,
+    };
     expect(await runFreshnessCli(['describe'], cliEnv, io)).toBe(0);
-    expect(io.lines.join('\n')).toMatch(new RegExp(`^schedule ${config.scheduleId}: PAUSED \\(note: test\\)\n[^]*\n    ${label} +STALE \\(alerted\\)  last success: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC \\(\\d+s ago\\) ${backup.fileName.replace(/\./g, '\\.')}$`));
+    expect(io.lines.join('\n')).toMatch(
+      new RegExp(
+        `^schedule ${config.scheduleId}: PAUSED \\(note: test\\)\n[^]*\n    ${label} +STALE \\(alerted\\)  last success: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC \\(\\d+s ago\\) ${backup.fileName.replace(/\./g, '\\.')}$`,
+      ),
+    );
     expect(await runFreshnessCli(['frobnicate'], cliEnv, io)).toBe(2);
   });
 

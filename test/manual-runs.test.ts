@@ -48,28 +48,43 @@ describe('manual backup runs', () => {
   it('`temporal workflow start` (the real CLI binary) starts a run the worker completes', async () => {
     const workflowId = `manual-temporal-cli-${randomUUID()}`;
     await run(inject('temporalCli'), [
-      'workflow', 'start',
-      '--type', 'backupDatabase',
-      '--task-queue', worker.config.taskQueue,
-      '--input', '"production"',
-      '--address', address,
-      '--workflow-id', workflowId,
+      'workflow',
+      'start',
+      '--type',
+      'backupDatabase',
+      '--task-queue',
+      worker.config.taskQueue,
+      '--input',
+      '"production"',
+      '--address',
+      address,
+      '--workflow-id',
+      workflowId,
     ]);
     await expectCompletedBackup(workflowId, 'production');
   });
 
-  it.skipIf(!TCTL)(`\`tctl workflow start\` starts a run the worker completes${TCTL ? '' : ' (skipped: no tctl found; bash scripts/ensure-tctl.sh builds one)'}`, async () => {
-    const workflowId = `manual-tctl-${randomUUID()}`;
-    await run(TCTL!, [
-      '--address', address,
-      'workflow', 'start',
-      '--taskqueue', worker.config.taskQueue,
-      '--workflow_type', 'backupDatabase',
-      '--workflow_id', workflowId,
-      '--input', '"production"',
-    ]);
-    await expectCompletedBackup(workflowId, 'production');
-  });
+  it.skipIf(!TCTL)(
+    `\`tctl workflow start\` starts a run the worker completes${TCTL ? '' : ' (skipped: no tctl found; bash scripts/ensure-tctl.sh builds one)'}`,
+    async () => {
+      const workflowId = `manual-tctl-${randomUUID()}`;
+      await run(TCTL!, [
+        '--address',
+        address,
+        'workflow',
+        'start',
+        '--taskqueue',
+        worker.config.taskQueue,
+        '--workflow_type',
+        'backupDatabase',
+        '--workflow_id',
+        workflowId,
+        '--input',
+        '"production"',
+      ]);
+      await expectCompletedBackup(workflowId, 'production');
+    },
+  );
 
   it('backupNow (behind `npm run backup:now`) starts, waits and returns the result', async () => {
     let started = '';

@@ -23,10 +23,12 @@ function sqlText(bytes: number, seed = 1): Buffer {
   let s = seed >>> 0;
   const rand = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
-  const words = ('the of and to in is you that it he was for on are as with his they at be this have from or one had by word but not what all ' +
+  const words = (
+    'the of and to in is you that it he was for on are as with his they at be this have from or one had by word but not what all ' +
     'were we when your can said there use an each which she do how their if will up other about out many then them these so some her would ' +
     'make like him into time has look two more write go see number no way could people my than first water been call who its now find long ' +
-    'down day did get come made may part order invoice shipped refund größe 좋아요 très bien').split(' ');
+    'down day did get come made may part order invoice shipped refund größe 좋아요 très bien'
+  ).split(' ');
   const cities = ['Seoul', 'München', 'São Paulo', 'Kraków', '東京', 'Berlin', 'Paris', 'New York'];
   const lines: string[] = ['COPY public.orders (id, customer_id, total, city, created_at, note) FROM stdin;'];
   let length = lines[0].length + 1;
@@ -248,8 +250,7 @@ describe('parallel gzip: memory', () => {
 });
 
 describe('compress activity', () => {
-  const config = () =>
-    loadWorkerConfig({ DATABASE_URL: 'postgresql://u@127.0.0.1:1/db', BACKUP_DIR: tmp, BACKUP_GZIP_LEVEL: '6', PATH: process.env.PATH });
+  const config = () => loadWorkerConfig({ DATABASE_URL: 'postgresql://u@127.0.0.1:1/db', BACKUP_DIR: tmp, BACKUP_GZIP_LEVEL: '6', PATH: process.env.PATH });
   // Given a finished dump, compress always returns the file.
   const compressFile = () => makeCompress(config()) as (input: { sqlPath: string }) => Promise<CompressOutput>;
 

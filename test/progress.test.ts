@@ -16,7 +16,10 @@ describe('heartbeats', () => {
     expect(await env.run(step)).toBe('done');
     const afterStream = beats.slice(-2);
     expect(beats.length).toBeGreaterThanOrEqual(4);
-    expect(afterStream).toEqual([{ step: 'verify', bytes: 42 }, { step: 'verify', bytes: 42 }]); // the last progress, repeated
+    expect(afterStream).toEqual([
+      { step: 'verify', bytes: 42 },
+      { step: 'verify', bytes: 42 },
+    ]); // the last progress, repeated
   });
 
   it('a work promise that rejects at once is handled, not left unhandled', async () => {

@@ -42,7 +42,11 @@ function restore(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
 
 function rawRestore(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...TSX, ...args], { cwd: ROOT, env: { ...process.env, BACKUP_DIR: dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...TSX, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, BACKUP_DIR: dir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c));
@@ -198,7 +202,9 @@ describe('damaged files and bad input', () => {
     const target = await emptyDatabase('cutgz');
     const run = await restore([cut, '--target', target]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/is truncated or corrupted: gzip says "unexpected end of file" \(no \.sha256 sidecar to check it against\); nothing was restored/);
+    expect(run.stderr).toMatch(
+      /is truncated or corrupted: gzip says "unexpected end of file" \(no \.sha256 sidecar to check it against\); nothing was restored/,
+    );
     expect(await tableCount(target)).toBe(0);
   });
 
@@ -227,11 +233,17 @@ describe('damaged files and bad input', () => {
     const writer = fs.createWriteStream(fifo);
     writer.write(dumpGz.subarray(0, Math.floor(dumpGz.length / 2)));
     const dbName = new URL(target).pathname.slice(1);
-    await waitFor(async () => (await sql(inject('pgAdminUrl'), "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND backend_xid IS NOT NULL", [dbName])).length > 0);
+    await waitFor(
+      async () => (await sql(inject('pgAdminUrl'), 'SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND backend_xid IS NOT NULL', [dbName])).length > 0,
+    );
     child.kill('SIGKILL');
     await new Promise((r) => child.once('close', r));
     writer.destroy();
-    await waitFor(async () => (await sql(inject('pgAdminUrl'), "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg-backup-workflow'", [dbName])).length === 0);
+    await waitFor(
+      async () =>
+        (await sql(inject('pgAdminUrl'), "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg-backup-workflow'", [dbName])).length ===
+        0,
+    );
     expect(await tableCount(target)).toBe(0);
     fs.rmSync(fifo);
   });

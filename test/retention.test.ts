@@ -13,16 +13,26 @@ const parse = (list: string[]) => parseBackupNames(list, backupNamePattern('app'
 
 describe('retention plan', () => {
   it('keeps the newest N', () => {
-    const plan = planRetention(parse(names('20251020_030000', '20251021_030000', '20251019_030000', '20251022_030000')), { last: 2, daily: 0, weekly: 0, monthly: 0 });
+    const plan = planRetention(parse(names('20251020_030000', '20251021_030000', '20251019_030000', '20251022_030000')), {
+      last: 2,
+      daily: 0,
+      weekly: 0,
+      monthly: 0,
+    });
     expect(plan.keep).toEqual(names('20251022_030000', '20251021_030000'));
     expect(plan.remove).toEqual(names('20251020_030000', '20251019_030000'));
   });
 
   it('adds the newest of each recent day, ISO week and month (GFS)', () => {
     const all = names(
-      '20251022_030000', '20251022_150000', '20251021_030000', '20251020_030000', // this week (W43)
-      '20251015_030000', '20251013_030000', // W42
-      '20250930_030000', '20250901_030000', // September
+      '20251022_030000',
+      '20251022_150000',
+      '20251021_030000',
+      '20251020_030000', // this week (W43)
+      '20251015_030000',
+      '20251013_030000', // W42
+      '20250930_030000',
+      '20250901_030000', // September
       '20250815_030000', // August
     );
     const plan = planRetention(parse(all), { last: 1, daily: 2, weekly: 2, monthly: 3 });
@@ -50,7 +60,12 @@ describe('retention plan', () => {
   });
 
   it('orders newest first, the higher suffix first, and a backup present as .gz and .age with its .age first', () => {
-    const list = ['app_production_20251022_030000.sql.gz', 'app_production_20251022_030000.sql.gz.age', 'app_production_20251022_030000_2.sql.gz', 'x_production_20251023_030000.sql.gz'];
+    const list = [
+      'app_production_20251022_030000.sql.gz',
+      'app_production_20251022_030000.sql.gz.age',
+      'app_production_20251022_030000_2.sql.gz',
+      'x_production_20251023_030000.sql.gz',
+    ];
     expect(newestFirst(parseBackupNames(list, backupNamePattern(undefined, 'production'))).map((b) => b.name)).toEqual([
       'x_production_20251023_030000.sql.gz',
       'app_production_20251022_030000_2.sql.gz',
@@ -99,9 +114,7 @@ describe('the prune step', () => {
     try {
       const result: BackupResult = await (await startBackup(w, 'production')).result();
       expect(result.pruned).toEqual([{ target: `dir:${dir}`, kept: 2, removed: [old[1], old[0]] }]);
-      expect(fs.readdirSync(dir).sort()).toEqual(
-        [result.fileName, `${result.fileName}.sha256`, old[2], `${old[2]}.sha256`, ...untouchable].sort(),
-      );
+      expect(fs.readdirSync(dir).sort()).toEqual([result.fileName, `${result.fileName}.sha256`, old[2], `${old[2]}.sha256`, ...untouchable].sort());
     } finally {
       await w.stop();
     }

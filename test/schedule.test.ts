@@ -103,7 +103,11 @@ describe('the daily Schedule on a real Temporal server', () => {
     client = new Client({ connection, namespace: 'default' });
   });
   afterAll(async () => {
-    for (const id of created) await client.schedule.getHandle(id).delete().catch(() => undefined);
+    for (const id of created)
+      await client.schedule
+        .getHandle(id)
+        .delete()
+        .catch(() => undefined);
     await connection?.close();
   });
 
@@ -128,7 +132,11 @@ describe('the daily Schedule on a real Temporal server', () => {
     expect(first.lines).toEqual([
       expect.stringMatching(new RegExp(`^created schedule ${id}: Daily PostgreSQL backup of "production" at 04:15 UTC`)),
       // apply also keeps the hourly freshness check in place
-      expect.stringMatching(new RegExp(`^(created|updated) schedule ${env.BACKUP_FRESHNESS_SCHEDULE_ID}: Every 1h: alert when "production" has no successful backup younger than 26h`)),
+      expect.stringMatching(
+        new RegExp(
+          `^(created|updated) schedule ${env.BACKUP_FRESHNESS_SCHEDULE_ID}: Every 1h: alert when "production" has no successful backup younger than 26h`,
+        ),
+      ),
     ]);
 
     const newest = { ...env, BACKUP_SCHEDULE_TIME: '03:00', BACKUP_TIMEZONE: 'Europe/Berlin', BACKUP_CATCHUP_WINDOW: '2h' };
@@ -155,7 +163,13 @@ describe('the daily Schedule on a real Temporal server', () => {
     expect(d.spec.calendars).toHaveLength(1);
     expect(d.spec.calendars![0]).toMatchObject({ hour: [{ start: 3, end: 3, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] });
     expect(d.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 7_200_000 });
-    expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'backupDatabase', args: ['production'], taskQueue: 'backups', workflowId: 'backup-production' });
+    expect(d.action).toMatchObject({
+      type: 'startWorkflow',
+      workflowType: 'backupDatabase',
+      args: ['production'],
+      taskQueue: 'backups',
+      workflowId: 'backup-production',
+    });
     expect(d.memo).toMatchObject({ environment: 'production', purpose: expect.stringMatching(/^Daily PostgreSQL backup of "production"/) });
     expect(d.state.paused).toBe(false);
     // Next runs fall at 03:00 Berlin wall-clock time, whatever the UTC offset of the day.

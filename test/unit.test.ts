@@ -144,10 +144,13 @@ describe('redaction', () => {
 describe('Slack messages', () => {
   it('has the old job exact success text', () => {
     expect(
-      slackText({ outcome: 'success', environment: 'production', fileName: 'resee_prod_production_20251020_030000.sql.gz', sizeBytes: Math.round(15.32 * 1024 * 1024) }),
-    ).toBe(
-      '✅ Database backup completed successfully\n• Environment: production\n• File: resee_prod_production_20251020_030000.sql.gz\n• Size: 15.32 MB',
-    );
+      slackText({
+        outcome: 'success',
+        environment: 'production',
+        fileName: 'resee_prod_production_20251020_030000.sql.gz',
+        sizeBytes: Math.round(15.32 * 1024 * 1024),
+      }),
+    ).toBe('✅ Database backup completed successfully\n• Environment: production\n• File: resee_prod_production_20251020_030000.sql.gz\n• Size: 15.32 MB');
   });
   it('has the old job failure text, with Slack control characters escaped', () => {
     expect(slackText({ outcome: 'failure', environment: 'production', error: 'pg_dump: <oops> & more' })).toBe(

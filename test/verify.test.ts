@@ -72,7 +72,10 @@ describe('restore verification', () => {
     it('fails loudly, non-retryably, when the counts differ', async () => {
       const error: ApplicationFailure = await new MockActivityEnvironment()
         .run(makeVerify(config()), { environment: 'production', path: gzFile, rowCounts: { ...counts, 'public.orders': 19_999 } })
-        .then(() => undefined as never, (err: ApplicationFailure) => err);
+        .then(
+          () => undefined as never,
+          (err: ApplicationFailure) => err,
+        );
       expect(error).toBeInstanceOf(ApplicationFailure);
       expect(error.nonRetryable).toBe(true);
       expect(error.message).toBe('verification failed: the restored backup differs from the source: public.orders: 19999 rows in the source, 20000 restored');
@@ -85,7 +88,10 @@ describe('restore verification', () => {
       fs.writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
       const error: ApplicationFailure = await new MockActivityEnvironment()
         .run(makeVerify(config()), { environment: 'production', path: truncated, rowCounts: counts })
-        .then(() => undefined as never, (err: ApplicationFailure) => err);
+        .then(
+          () => undefined as never,
+          (err: ApplicationFailure) => err,
+        );
       expect(error).toBeInstanceOf(ApplicationFailure);
       expect(error.nonRetryable).toBe(true);
       expect(error.message).toMatch(/^verification failed: (the backup file is corrupt or truncated: unexpected end of file|restoring the backup failed)/);
@@ -100,7 +106,9 @@ describe('restore verification', () => {
       const result: BackupResult = await handle.result();
       expect(result.verification).toBeUndefined();
       const history = await handle.fetchHistory();
-      const steps = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+      const steps = (history.events ?? []).flatMap((e) =>
+        e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
+      );
       expect(steps).toEqual(['dump', 'compress', 'stat', 'prune', 'notify']);
     } finally {
       await w.stop();

@@ -34,7 +34,16 @@ describe.skipIf(!HAVE_CHROMIUM)(`the Temporal Web UI in a real browser (${CHROMI
     [browser, source] = await Promise.all([
       chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
       }),
       freshDemoDatabase('webui'),
     ]);
@@ -98,7 +107,9 @@ describe.skipIf(!HAVE_CHROMIUM)(`the Temporal Web UI in a real browser (${CHROMI
 
     // The ids of the ActivityTaskCompleted events, from the history itself, to find them on the page.
     const events = (await handle.fetchHistory()).events ?? [];
-    const typeOfScheduled = new Map(events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes!.activityType!.name!]));
+    const typeOfScheduled = new Map(
+      events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes!.activityType!.name!]),
+    );
     const completedId = new Map(
       events
         .filter((e) => e.activityTaskCompletedEventAttributes)
@@ -137,14 +148,23 @@ describe.skipIf(!HAVE_CHROMIUM)(`the Temporal Web UI in a real browser (${CHROMI
       await openRun(handle, { file: 'web-ui-failed.png', height: 2600 }, async (page) => {
         await page.getByText('Failed', { exact: true }).first().waitFor({ timeout: UI_TIMEOUT });
         // The failure panel at the top (the run's failure, with pg_dump's own words as its cause).
-        await page.getByText(/pg_dump failed \(exit code 1\)/).first().waitFor({ timeout: UI_TIMEOUT });
+        await page
+          .getByText(/pg_dump failed \(exit code 1\)/)
+          .first()
+          .waitFor({ timeout: UI_TIMEOUT });
         await expect.poll(() => textOf(page.locator('body')), { timeout: UI_TIMEOUT }).toMatch(/Activity task failed/);
         // The dump step in the history: third attempt, with the message, closed by ActivityTaskFailed.
         await compactView(page);
-        const dumpRow = page.getByRole('row').filter({ hasText: 'Activity Type' }).filter({ has: page.getByText('dump', { exact: true }) }).first();
+        const dumpRow = page
+          .getByRole('row')
+          .filter({ hasText: 'Activity Type' })
+          .filter({ has: page.getByText('dump', { exact: true }) })
+          .first();
         await expect
           .poll(() => textOf(dumpRow), { timeout: UI_TIMEOUT, interval: 500 })
-          .toMatch(/Attempt\s+3[\s\S]*Failure Message\s+pg_dump failed \(exit code 1\): pg_dump: error: connection to server at "127\.0\.0\.1", port 1 failed: Connection refused/);
+          .toMatch(
+            /Attempt\s+3[\s\S]*Failure Message\s+pg_dump failed \(exit code 1\): pg_dump: error: connection to server at "127\.0\.0\.1", port 1 failed: Connection refused/,
+          );
         const expanded = await expandActivity(page, 'dump');
         await expect.poll(() => textOf(expanded), { timeout: UI_TIMEOUT, interval: 500 }).toMatch(/Activity Task Failed/);
       });
@@ -164,7 +184,9 @@ describe.skipIf(!HAVE_CHROMIUM)(`the Temporal Web UI in a real browser (${CHROMI
       await waitFor('the dump to report its byte count', async () => {
         const pending = (await handle!.describe()).raw.pendingActivities ?? [];
         return pending.some(
-          (a) => a.activityType?.name === 'dump' && (a.heartbeatDetails?.payloads ?? []).some((p) => (defaultPayloadConverter.fromPayload(p) as { bytes?: number }).bytes !== undefined),
+          (a) =>
+            a.activityType?.name === 'dump' &&
+            (a.heartbeatDetails?.payloads ?? []).some((p) => (defaultPayloadConverter.fromPayload(p) as { bytes?: number }).bytes !== undefined),
         );
       });
       await openRun(handle, { file: 'web-ui-pending-heartbeat.png', height: 800 }, async (page) => {

@@ -42,18 +42,13 @@ export async function readSidecar(input: CopyInput): Promise<string> {
  * sha256 of a file, read in `partSize` slices as well: `parts` are the raw per-part digests an S3
  * multipart upload of the same bytes with that part size produces. Heartbeats progress.
  */
-export async function hashFile(
-  file: string,
-  step: string,
-  partSize = 0,
-  phase = 'verify',
-): Promise<{ sha256: string; bytes: number; parts: Buffer[] }> {
+export async function hashFile(file: string, step: string, partSize = 0, phase = 'verify'): Promise<{ sha256: string; bytes: number; parts: Buffer[] }> {
   const parts: Buffer[] = [];
   let part = createHash('sha256');
   let inPart = 0;
   let bytes = 0;
   const eachPart = (chunk: Buffer) => {
-    for (let at = 0; at < chunk.length; ) {
+    for (let at = 0; at < chunk.length;) {
       const take = Math.min(partSize - inPart, chunk.length - at);
       part.update(chunk.subarray(at, at + take));
       inPart += take;

@@ -56,10 +56,7 @@ export function s3Failure(err: unknown, target: string, secrets: Array<string | 
   const hint = PERMANENT[code] ?? (status === 301 ? PERMANENT.PermanentRedirect : undefined);
   const networkHint = status === undefined && code.startsWith('E') ? ' (is BACKUP_S3_ENDPOINT reachable?)' : '';
   const detail = e.message && e.message !== code && e.message !== 'UnknownError' ? `: ${e.message}` : '';
-  const message = redact(
-    `S3 copy to ${target} failed: ${code}${status ? ` (HTTP ${status})` : ''}${detail}${hint ? ` — ${hint}` : networkHint}`,
-    secrets,
-  );
+  const message = redact(`S3 copy to ${target} failed: ${code}${status ? ` (HTTP ${status})` : ''}${detail}${hint ? ` — ${hint}` : networkHint}`, secrets);
 
   const retryable = !hint && (TRANSIENT.has(code) || status === undefined || status >= 500 || status === 408 || status === 429);
   return retryable ? ApplicationFailure.retryable(message, `S3${code}`) : ApplicationFailure.nonRetryable(message, `S3${code}`);

@@ -91,7 +91,12 @@ export function makeCopyToS3(config: S3CopyConfig, options: S3CopyOptions = {}) 
         }),
         { abortSignal: ctx.cancellationSignal },
       );
-      log.info('copied', { target, bytes: size, parts: local.parts.length, checksum: expected.checked ? 'sha256 verified by the service' : 'size and metadata' });
+      log.info('copied', {
+        target,
+        bytes: size,
+        parts: local.parts.length,
+        checksum: expected.checked ? 'sha256 verified by the service' : 'size and metadata',
+      });
       return { target, bytes: size, sha256: input.sha256 };
     } catch (err) {
       throwIfCancelled();

@@ -96,7 +96,9 @@ function runPgDump(config: WorkerConfig, target: DatabaseTarget, outFd: number, 
   const signal = Context.current().cancellationSignal;
   const secrets = [...secretsOf(config), target.password];
   return new Promise<void>((resolve, reject) => {
-    const child = spawnLibpq(config.pgDumpPath, ['--format=plain', '--no-password', ...(snapshot ? [`--snapshot=${snapshot}`] : [])], target, { stdio: ['ignore', outFd, 'pipe'] });
+    const child = spawnLibpq(config.pgDumpPath, ['--format=plain', '--no-password', ...(snapshot ? [`--snapshot=${snapshot}`] : [])], target, {
+      stdio: ['ignore', outFd, 'pipe'],
+    });
     const stderr = new BoundedText();
     child.stderr?.on('data', (chunk: Buffer) => stderr.append(chunk));
 
@@ -111,7 +113,10 @@ function runPgDump(config: WorkerConfig, target: DatabaseTarget, outFd: number, 
       signal.removeEventListener('abort', onCancel);
       reject(
         err.code === 'ENOENT'
-          ? ApplicationFailure.nonRetryable(`pg_dump not found at ${JSON.stringify(config.pgDumpPath)}: install PostgreSQL client tools or set BACKUP_PG_DUMP`, 'PgDumpMissing')
+          ? ApplicationFailure.nonRetryable(
+              `pg_dump not found at ${JSON.stringify(config.pgDumpPath)}: install PostgreSQL client tools or set BACKUP_PG_DUMP`,
+              'PgDumpMissing',
+            )
           : err,
       );
     });

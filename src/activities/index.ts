@@ -22,7 +22,9 @@ export function createFileActivities(config: WorkerConfig) {
     ...createCopyActivities(config.copies),
     prune: makePrune(config),
   };
-  return Object.fromEntries(Object.entries(steps).map(([name, step]) => [name, heartbeating(step as (...args: unknown[]) => Promise<unknown>)])) as typeof steps;
+  return Object.fromEntries(
+    Object.entries(steps).map(([name, step]) => [name, heartbeating(step as (...args: unknown[]) => Promise<unknown>)]),
+  ) as typeof steps;
 }
 
 /** Steps any worker can run: served on the shared task queue. */

@@ -93,7 +93,10 @@ async function restoreInto(config: WorkerConfig, scratch: DatabaseTarget, file: 
       throw ApplicationFailure.nonRetryable(`verification failed: the backup file is corrupt or truncated: ${streamError.message}`, 'BackupCorrupt');
     }
     if (code !== 0) {
-      throw ApplicationFailure.nonRetryable(`verification failed: restoring the backup failed: ${redact(withoutRowData(stderr.toString()).trim(), secrets)}`, 'RestoreFailed');
+      throw ApplicationFailure.nonRetryable(
+        `verification failed: restoring the backup failed: ${redact(withoutRowData(stderr.toString()).trim(), secrets)}`,
+        'RestoreFailed',
+      );
     }
   } finally {
     signal.removeEventListener('abort', onCancel);
@@ -119,9 +122,7 @@ function runPsql(config: WorkerConfig, target: DatabaseTarget, args: string[], s
     child.stderr?.on('data', (c: Buffer) => stderr.append(c));
     child.on('error', reject);
     child.on('close', (code) =>
-      code === 0
-        ? resolve(out.trim())
-        : reject(ApplicationFailure.retryable(`psql failed: ${redact(stderr.toString().trim(), secrets)}`, 'PsqlFailed')),
+      code === 0 ? resolve(out.trim()) : reject(ApplicationFailure.retryable(`psql failed: ${redact(stderr.toString().trim(), secrets)}`, 'PsqlFailed')),
     );
   });
 }

@@ -81,7 +81,7 @@ export async function* gzipChunks(source: AsyncIterable<Buffer | Uint8Array | st
     const chunk = typeof raw === 'string' ? Buffer.from(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
     crc = zlib.crc32(chunk, crc);
     size += chunk.length;
-    for (let offset = 0; offset < chunk.length; ) {
+    for (let offset = 0; offset < chunk.length;) {
       const n = Math.min(blockSize - fill, chunk.length - offset);
       chunk.copy(block, fill, offset, offset + n);
       fill += n;

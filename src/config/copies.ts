@@ -80,7 +80,10 @@ export function loadCopyConfig(env: NodeJS.ProcessEnv = process.env): CopyConfig
 
   const storageClass = nonEmpty(env, 'BACKUP_S3_STORAGE_CLASS');
   if (storageClass && !/^[A-Z][A-Z0-9_]{1,63}$/.test(storageClass)) {
-    throw new ConfigError('BACKUP_S3_STORAGE_CLASS', `expected a storage class like STANDARD_IA, GLACIER_IR or DEEP_ARCHIVE, got ${JSON.stringify(storageClass)}`);
+    throw new ConfigError(
+      'BACKUP_S3_STORAGE_CLASS',
+      `expected a storage class like STANDARD_IA, GLACIER_IR or DEEP_ARCHIVE, got ${JSON.stringify(storageClass)}`,
+    );
   }
 
   config.s3 = {

@@ -23,16 +23,12 @@ export interface DatabaseTarget {
 // libpq recognises only these two lower-case prefixes; anything else it takes for a database name.
 const SCHEME = /^(postgres(?:ql)?:\/\/)/;
 /** One host of a host list: a name or IPv4 address, or a bracketed IPv6 address, then an optional numeric port. */
-const HOST = /^(?:\[[0-9A-Fa-f:.%\w]*\]|[^\s:@\/\[\]?#]*)(?::\d*)?$/;
+const HOST = /^(?:\[[0-9A-Fa-f:.%\w]*\]|[^\s:@/[\]?#]*)(?::\d*)?$/;
 /** A client-key passphrase has no environment variable in libpq: it could only travel in argv. */
 const FORBIDDEN_PARAMS = ['sslpassword'];
 const ENCODE_HINT = "percent-encode '@', ':', '/', '?', '#' and '%' in the user name and password (e.g. with encodeURIComponent)";
 
-export function parseDatabaseUrl(
-  raw: string,
-  variable: string,
-  env: NodeJS.ProcessEnv = process.env,
-): DatabaseTarget {
+export function parseDatabaseUrl(raw: string, variable: string, env: NodeJS.ProcessEnv = process.env): DatabaseTarget {
   const scheme = SCHEME.exec(raw)?.[1];
   if (!scheme) {
     throw new ConfigError(variable, 'must be a URI starting with postgresql:// or postgres://');
@@ -72,18 +68,14 @@ export function parseDatabaseUrl(
   }
   // A raw '@' or '/' in the user name or password shifts every later part; refuse rather than
   // let part of a password reach argv or an error message as a "host", "port" or "database".
-  if (!hosts.split(',').every((h) => HOST.test(h)) || /[@\/]/.test(path)) {
+  if (!hosts.split(',').every((h) => HOST.test(h)) || /[@/]/.test(path)) {
     throw new ConfigError(variable, `is not a valid postgresql:// URI: ${ENCODE_HINT}`);
   }
 
   const database = path || dbnameParam || env.PGDATABASE || user || env.PGUSER || 'postgres';
   const userPart = colon >= 0 ? userInfo.slice(0, colon) : userInfo;
   const safeUri =
-    scheme +
-    (userPart ? `${userPart}@` : '') +
-    hosts +
-    (slash >= 0 ? beforeQuery.slice(slash) : '') +
-    (keptParams.length ? `?${keptParams.join('&')}` : '');
+    scheme + (userPart ? `${userPart}@` : '') + hosts + (slash >= 0 ? beforeQuery.slice(slash) : '') + (keptParams.length ? `?${keptParams.join('&')}` : '');
 
   return { variable, safeUri, password: password || undefined, database };
 }

@@ -106,7 +106,9 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     copies: loadCopyConfig(env),
     verify: {
       enabled: flag(env, 'BACKUP_VERIFY', true),
-      server: nonEmpty(env, 'BACKUP_VERIFY_DATABASE_URL') ? parseDatabaseUrl(env.BACKUP_VERIFY_DATABASE_URL!.trim(), 'BACKUP_VERIFY_DATABASE_URL', env) : undefined,
+      server: nonEmpty(env, 'BACKUP_VERIFY_DATABASE_URL')
+        ? parseDatabaseUrl(env.BACKUP_VERIFY_DATABASE_URL!.trim(), 'BACKUP_VERIFY_DATABASE_URL', env)
+        : undefined,
     },
   };
 }

@@ -11,7 +11,5 @@ export function redact(text: string, secrets: Iterable<string | undefined> = [])
       out = out.split(form).join('***');
     }
   }
-  return out
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@]*@/gi, '$1***@')
-    .replace(/(password\s*=\s*)('[^']*'|"[^"]*"|[^\s&]+)/gi, '$1***');
+  return out.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@]*@/gi, '$1***@').replace(/(password\s*=\s*)('[^']*'|"[^"]*"|[^\s&]+)/gi, '$1***');
 }

@@ -29,11 +29,25 @@ export async function startThrowawayCluster(options: { parentDir?: string } = {}
   fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
 
   const asUser = runAsUser();
-  if (asUser) fs.chownSync(root, asUser.uid, asUser.gid), fs.chownSync(pwFile, asUser.uid, asUser.gid);
-  const run = (cmd: string, args: string[]) =>
-    execFileSync(path.join(bin, cmd), args, { stdio: ['ignore', 'pipe', 'pipe'], ...(asUser ?? {}), cwd: root });
+  if (asUser) {
+    fs.chownSync(root, asUser.uid, asUser.gid);
+    fs.chownSync(pwFile, asUser.uid, asUser.gid);
+  }
+  const run = (cmd: string, args: string[]) => execFileSync(path.join(bin, cmd), args, { stdio: ['ignore', 'pipe', 'pipe'], ...(asUser ?? {}), cwd: root });
 
-  run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth-host=scram-sha-256', '--auth-local=trust', `--pwfile=${pwFile}`, '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+  run('initdb', [
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
+    '--auth-host=scram-sha-256',
+    '--auth-local=trust',
+    `--pwfile=${pwFile}`,
+    '-E',
+    'UTF8',
+    '--locale=C.UTF-8',
+    '--no-sync',
+  ]);
   fs.rmSync(pwFile);
 
   const port = await freePort();
@@ -72,7 +86,10 @@ export function findPgBinDir(): string {
   if (process.env.PG_BINDIR) return process.env.PG_BINDIR;
   const debian = '/usr/lib/postgresql';
   if (fs.existsSync(debian)) {
-    const majors = fs.readdirSync(debian).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a));
+    const majors = fs
+      .readdirSync(debian)
+      .filter((d) => /^\d+$/.test(d))
+      .sort((a, b) => Number(b) - Number(a));
     for (const major of majors) {
       const dir = path.join(debian, major, 'bin');
       if (fs.existsSync(path.join(dir, 'initdb'))) return dir;

@@ -1,4 +1,3 @@
-import { labelProblem } from '../common/label';
 import { backupTaskQueue, environmentsOf, nonEmpty, slackWebhookUrlFrom, timeZoneFrom } from '../config/env';
 import { ConfigError } from '../config/config-error';
 import { parseDuration } from '../config/durations';

@@ -12,7 +12,9 @@ export function freshnessText(notice: FreshnessNotice, timeZone: string): string
     ].join('\n');
   }
   const what = notice.last.fileName ? escape(notice.last.fileName) : `run ${escape(notice.last.workflowId)}`;
-  return ['✅ Database backups are fresh again', `• Environment: ${escape(notice.environment)}`, `• Latest: ${what} (${formatAge(notice.ageMs)} ago)`].join('\n');
+  return ['✅ Database backups are fresh again', `• Environment: ${escape(notice.environment)}`, `• Latest: ${what} (${formatAge(notice.ageMs)} ago)`].join(
+    '\n',
+  );
 }
 
 /** `2025-10-21 03:04 UTC`: local time, as the operators read the schedule's times. */

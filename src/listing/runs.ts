@@ -11,9 +11,7 @@ export type RunRecord = Pick<BackupResult, 'environment' | 'fileName' | 'filePat
   copies?: Array<{ target: string }>;
 };
 
-export type RunLookup =
-  | { reachable: true; address: string; byFileName: Map<string, RunRecord> }
-  | { reachable: false; address: string; error: string };
+export type RunLookup = { reachable: true; address: string; byFileName: Map<string, RunRecord> } | { reachable: false; address: string; error: string };
 
 const CONNECT_TIMEOUT = '5s';
 const LOOKUP_TIMEOUT_MS = 60_000;
@@ -24,11 +22,7 @@ const CONCURRENCY = 8;
  * only runs that closed after the oldest file was written, and only of labels the names allow.
  * Any failure (server down, TLS, permissions) gives `reachable: false`, never an exception.
  */
-export async function lookUpRuns(
-  dir: string,
-  files: Array<{ fileName: string; mtime: Date; labels: string[] }>,
-  env: NodeJS.ProcessEnv,
-): Promise<RunLookup> {
+export async function lookUpRuns(dir: string, files: Array<{ fileName: string; mtime: Date; labels: string[] }>, env: NodeJS.ProcessEnv): Promise<RunLookup> {
   const { connectionOptions, namespace } = temporalConnectConfig(env);
   const address = connectionOptions.address;
   let connection: Connection | undefined;

@@ -37,9 +37,7 @@ export async function runRestoreCli(argv: string[], env: NodeJS.ProcessEnv = pro
       console.log(RESTORE_HELP);
       return 0;
     }
-    options = parsed.latest
-      ? { ...parsed.options, file: await findLatestBackup(parsed.dir, parsed.label) }
-      : parsed.options;
+    options = parsed.latest ? { ...parsed.options, file: await findLatestBackup(parsed.dir, parsed.label) } : parsed.options;
     console.error(`restoring ${options.file} into ${options.target.safeUri}…`);
     printReport(await restoreBackup({ ...options, onProgress: (read, total) => console.error(`  read ${humanSize(read)} of ${humanSize(total)}`) }));
     return 0;

@@ -21,7 +21,10 @@ export async function readIdentities(file: string, variable: string): Promise<st
   }
   const keys = lines.filter((l) => /^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+$/.test(l));
   if (keys.length === 0 || keys.length !== lines.length) {
-    throw new ConfigError(variable, `${file} is not an age identity file (expected AGE-SECRET-KEY-1… lines as written by age-keygen; SSH and plugin identities are not supported)`);
+    throw new ConfigError(
+      variable,
+      `${file} is not an age identity file (expected AGE-SECRET-KEY-1… lines as written by age-keygen; SSH and plugin identities are not supported)`,
+    );
   }
   return keys;
 }

@@ -21,7 +21,12 @@ export function psqlQuery(psqlPath: string, target: DatabaseTarget, query: strin
     child.on('close', (code) => {
       if (code !== 0) return reject(psqlFailure(code, stderr, target));
       const text = Buffer.concat(stdout).toString('utf8');
-      resolve(text.split('\n').filter(Boolean).map((line) => line.split(FIELD)));
+      resolve(
+        text
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => line.split(FIELD)),
+      );
     });
   });
 }

@@ -49,7 +49,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   const encrypted = name.endsWith('.age');
   const { size } = await checkBackupFile(file);
   if (encrypted && !options.identity) {
-    throw new ConfigError('BACKUP_AGE_IDENTITY_FILE', `${name} is encrypted: pass --identity FILE or set BACKUP_AGE_IDENTITY_FILE to an age identity file (age-keygen output)`);
+    throw new ConfigError(
+      'BACKUP_AGE_IDENTITY_FILE',
+      `${name} is encrypted: pass --identity FILE or set BACKUP_AGE_IDENTITY_FILE to an age identity file (age-keygen output)`,
+    );
   }
   const identities = options.identity ? await readIdentities(options.identity.file, options.identity.source) : [];
   const expectedSha256 = await readSidecar(file);
@@ -72,7 +75,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   const load = startPsqlLoad(psqlPath, target, async () => {
     const actual = hashing.digest();
     if (expectedSha256 && actual !== expectedSha256) {
-      throw new RestoreError(`${name} does not match ${name}.sha256 (sha256 ${actual}, expected ${expectedSha256}): the file is damaged or was replaced; nothing was restored`);
+      throw new RestoreError(
+        `${name} does not match ${name}.sha256 (sha256 ${actual}, expected ${expectedSha256}): the file is damaged or was replaced; nothing was restored`,
+      );
     }
   });
 

@@ -10,7 +10,13 @@ export interface LocalPrunePlan {
 }
 
 /** The retention plan for one database and label in a directory (nothing is removed). */
-export async function planLocalPrune(directory: string, database: string, label: string, policy: RetentionPolicy, alwaysKeep: string[] = []): Promise<LocalPrunePlan> {
+export async function planLocalPrune(
+  directory: string,
+  database: string,
+  label: string,
+  policy: RetentionPolicy,
+  alwaysKeep: string[] = [],
+): Promise<LocalPrunePlan> {
   const names = await fs.readdir(directory).catch(() => [] as string[]);
   const backups = parseBackupNames(names, backupNamePattern(fileSafeName(database), label));
   return { directory, ...planRetention(backups, policy, alwaysKeep) };

@@ -10,7 +10,14 @@ export interface S3PrunePlan {
 }
 
 /** The retention plan for the copies under the S3 prefix (only names directly under it). */
-export async function planS3Prune(client: S3Client, config: S3CopyConfig, database: string, label: string, policy: RetentionPolicy, alwaysKeep: string[]): Promise<S3PrunePlan> {
+export async function planS3Prune(
+  client: S3Client,
+  config: S3CopyConfig,
+  database: string,
+  label: string,
+  policy: RetentionPolicy,
+  alwaysKeep: string[],
+): Promise<S3PrunePlan> {
   const names: string[] = [];
   let token: string | undefined;
   do {

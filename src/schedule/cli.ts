@@ -3,14 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadFreshnessScheduleConfig, upsertFreshnessSchedule } from '../freshness/schedule';
 import { loadScheduleConfig } from './config';
 import { connectClient } from './connect';
-import {
-  applyBackupSchedules,
-  deleteBackupSchedules,
-  pauseBackupSchedules,
-  schedulePurpose,
-  triggerBackupSchedules,
-  unpauseBackupSchedules,
-} from './manage';
+import { applyBackupSchedules, deleteBackupSchedules, pauseBackupSchedules, schedulePurpose, triggerBackupSchedules, unpauseBackupSchedules } from './manage';
 import { describeBackupSchedules, formatScheduleReport } from './report';
 
 export const SCHEDULE_HELP = `Usage: npm run schedule -- [command] [--note TEXT]

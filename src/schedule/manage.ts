@@ -58,12 +58,10 @@ export async function applyBackupSchedules(client: Client, config: ScheduleConfi
       if (!(err instanceof ScheduleAlreadyRunning)) throw err;
       // Keep the operator's pause and note: re-applying settings must not resume a paused backup.
       // (The memo cannot be changed by an update; the calendar comment carries the current purpose.)
-      await client.schedule.getHandle(target.scheduleId).update(
-        (previous: ScheduleDescription): ScheduleUpdateOptions => ({
-          ...settings,
-          state: { paused: previous.state.paused, note: previous.state.note },
-        }),
-      );
+      await client.schedule.getHandle(target.scheduleId).update((previous: ScheduleDescription): ScheduleUpdateOptions => ({
+        ...settings,
+        state: { paused: previous.state.paused, note: previous.state.note },
+      }));
       outcomes.push({ scheduleId: target.scheduleId, outcome: 'updated' });
     }
   }

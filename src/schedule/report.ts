@@ -48,7 +48,10 @@ export function formatScheduleReport({ scheduleId, description: d, recentRuns }:
     `  action:      ${action?.workflowType}(${(action?.args ?? []).map((a) => JSON.stringify(a)).join(', ')}) on task queue ${action?.taskQueue}, workflow id ${action?.workflowId}-<time>`,
     `  policies:    overlap ${d.policies.overlap}, catch-up window ${humanDuration(d.policies.catchupWindow)}`,
     `  taken:       ${d.info.numActionsTaken} run(s); ${d.info.numActionsSkippedOverlap} skipped (overlap); ${d.info.numActionsMissedCatchupWindow} missed (catch-up window)`,
-    `  next runs:   ${d.state.paused ? '(skipped while paused) ' : ''}${d.info.nextActionTimes.slice(0, 3).map((t) => inZone(t, zone)).join(' | ')}`,
+    `  next runs:   ${d.state.paused ? '(skipped while paused) ' : ''}${d.info.nextActionTimes
+      .slice(0, 3)
+      .map((t) => inZone(t, zone))
+      .join(' | ')}`,
     `  recent runs:${recentRuns.length ? '' : ' none yet'}`,
     ...recentRuns.map((r) => `    ${inZone(r.scheduledAt, zone)}  ${r.status.padEnd(10)} ${r.workflowId}`),
   ];

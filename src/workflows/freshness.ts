@@ -1,7 +1,16 @@
 import { ApplicationFailure, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { FreshnessActivities } from '../activities/freshness';
 import { labelProblem } from '../common/label';
-import { alertingAfter, alertingLabels, assess, previousCheckAt, type FreshnessInput, type FreshnessNotice, type FreshnessResult, type LabelFreshness } from '../freshness/state';
+import {
+  alertingAfter,
+  alertingLabels,
+  assess,
+  previousCheckAt,
+  type FreshnessInput,
+  type FreshnessNotice,
+  type FreshnessResult,
+  type LabelFreshness,
+} from '../freshness/state';
 
 /** How far back completed runs are looked for; older ones show as "never" (Temporal forgets them after retention anyway). */
 const MIN_LOOKBACK_MS = 35 * 24 * 3_600_000;

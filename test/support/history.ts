@@ -4,7 +4,9 @@ type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 
 /** Activity types in the order the workflow scheduled them. */
 export function scheduledSteps(history: History): string[] {
-  return (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name ?? ''] : []));
+  return (history.events ?? []).flatMap((e) =>
+    e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name ?? ''] : [],
+  );
 }
 
 /**
@@ -25,5 +27,10 @@ export function startedAttempts(history: History): Array<{ step: string; attempt
 
 /** How many times `step` was tried (its last started attempt), 0 if it never started. */
 export function attemptsOf(history: History, step: string): number {
-  return Math.max(0, ...startedAttempts(history).filter((s) => s.step === step).map((s) => s.attempt));
+  return Math.max(
+    0,
+    ...startedAttempts(history)
+      .filter((s) => s.step === step)
+      .map((s) => s.attempt),
+  );
 }

@@ -54,7 +54,11 @@ export async function startS3Server(): Promise<S3TestServer> {
       });
       child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
       child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-      await waitReady(server.endpoint, () => child?.exitCode !== null, () => output);
+      await waitReady(
+        server.endpoint,
+        () => child?.exitCode !== null,
+        () => output,
+      );
     },
     async stop() {
       const c = child;
