@@ -1,10 +1,4 @@
-import { runScheduleCli } from './schedule/cli';
+import { runCli } from './cli/program';
 
-/** `npm run schedule -- [apply|describe|pause|unpause|trigger|delete] [--note TEXT]`; see --help. */
-runScheduleCli(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+/** `npm run schedule -- [apply|describe|pause|unpause|trigger|delete]`: `pg-backup-workflow schedule`, where the project's design puts it. */
+runCli(['schedule', ...process.argv.slice(2)]).then((code) => process.exit(code));

@@ -124,7 +124,7 @@ describe('when the database is unreachable', () => {
       const failure = slack.received.slice(before).map((r) => r.json.text ?? '');
       expect(failure).toHaveLength(1);
       expect(failure[0]).toMatch(
-        /^🔴 Database backup failed\n• Environment: production\n• Error: pg_dump failed \(exit code 1\): .*connection to server at "127\.0\.0\.1", port 1 failed/s,
+        /^🔴 Database backup failed\n• Environment: production\n• Error: cannot connect to the database postgresql:\/\/postgres@127\.0\.0\.1:1\/nowhere: .*connection to server at "127\.0\.0\.1", port 1 failed/s,
       );
       expect(fs.readdirSync(dir)).toEqual([]);
     } finally {

@@ -9,7 +9,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeCompress } from '../src/activities/compress';
 import { makeDump } from '../src/activities/dump';
-import { WriterFailed, followFile } from '../src/activities/follow-file';
+import { WriterFailed, followFile } from '../src/files/follow-file';
 import { loadWorkerConfig } from '../src/config';
 import type { BackupResult, CompressOutput, DumpOutput, NothingFollowed } from '../src/common/types';
 import { startBackup, startTestWorker } from './support/backup-worker';

@@ -5,32 +5,17 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { humanSize } from '../src/common/human-size';
 import type { BackupResult } from '../src/common/types';
-import { runListCli } from '../src/listing/cli';
+import { runCli, type CliIo } from '../src/cli/program';
+import type { Env } from '../src/config/registry';
 import type { BackupListing } from '../src/listing/list';
-import { candidateLabels, labelOf, parseBackupFileName } from '../src/listing/names';
 import { startBackup, startTestWorker, type TestWorker } from './support/backup-worker';
 import { freshDemoDatabase } from './support/database';
 
+/** `pg-backup-workflow list …` */
+const runListCli = (argv: string[], env: Env, io: CliIo) => runCli(['list', ...argv], { env, io });
+
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
-
-describe('backup file names', () => {
-  it('parses names and tells the label from the database name as well as it can', () => {
-    const name = parseBackupFileName('resee_prod_eu_west_20251020_030000_2.sql.gz.age')!;
-    expect(name).toEqual({
-      fileName: 'resee_prod_eu_west_20251020_030000_2.sql.gz.age',
-      prefix: 'resee_prod_eu_west',
-      timestamp: '20251020_030000',
-      encrypted: true,
-    });
-    expect(candidateLabels(name.prefix)).toEqual(['prod_eu_west', 'eu_west', 'west']);
-    expect(labelOf(name, { configured: ['production'] })).toBe('west');
-    expect(labelOf(name, { configured: ['eu_west'] })).toBe('eu_west');
-    expect(labelOf(name, { fromRun: 'prod_eu_west', configured: ['eu_west'] })).toBe('prod_eu_west');
-    for (const other of ['x_production_20251020_030000.sql.part', 'x_production_20251020_030000.sql.gz.sha256', 'notes.txt'])
-      expect(parseBackupFileName(other)).toBeUndefined();
-  });
-});
 
 describe('npm run backups, on backups made by a real worker', () => {
   let verifying: TestWorker;

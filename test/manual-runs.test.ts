@@ -96,7 +96,7 @@ describe('manual backup runs', () => {
 
   describe('`npm run backup:now -- <label>` as a process', () => {
     const cli = (args: string[]) =>
-      run(path.join(ROOT, 'node_modules/.bin/tsx'), ['src/backup-now.ts', ...args], {
+      run(path.join(ROOT, 'node_modules/.bin/tsx'), ['src/cli/main.ts', 'backup', '--json', ...args], {
         cwd: ROOT,
         env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default', BACKUP_TASK_QUEUE: worker.config.taskQueue },
       }).then(

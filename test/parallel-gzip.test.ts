@@ -3,142 +3,25 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCompress } from '../src/activities/compress';
-import { createParallelGzip, gzipChunks, type ParallelGzipOptions } from '../src/compression/parallel-gzip';
+import { createParallelGzip, gzipChunks } from '../src/compression/parallel-gzip';
 import type { CompressOutput } from '../src/common/types';
 import { loadWorkerConfig } from '../src/config';
 import { freshDemoDatabase, restoreWithPsql, tableFingerprints } from './support/database';
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
-
-/** Deterministic, realistic pg_dump-like COPY text (ids, amounts, timestamps, cities, prose). */
-function sqlText(bytes: number, seed = 1): Buffer {
-  let s = seed >>> 0;
-  const rand = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
-  const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
-  const words = (
-    'the of and to in is you that it he was for on are as with his they at be this have from or one had by word but not what all ' +
-    'were we when your can said there use an each which she do how their if will up other about out many then them these so some her would ' +
-    'make like him into time has look two more write go see number no way could people my than first water been call who its now find long ' +
-    'down day did get come made may part order invoice shipped refund größe 좋아요 très bien'
-  ).split(' ');
-  const cities = ['Seoul', 'München', 'São Paulo', 'Kraków', '東京', 'Berlin', 'Paris', 'New York'];
-  const lines: string[] = ['COPY public.orders (id, customer_id, total, city, created_at, note) FROM stdin;'];
-  let length = lines[0].length + 1;
-  for (let id = 1; length < bytes; id++) {
-    const note = Array.from({ length: 3 + Math.floor(rand() * 12) }, () => pick(words)).join(' ');
-    const day = `2025-${String(1 + Math.floor(rand() * 12)).padStart(2, '0')}-${String(1 + Math.floor(rand() * 28)).padStart(2, '0')}`;
-    const line = `${id}\t${1 + Math.floor(rand() * 100_000)}\t${(rand() * 1000).toFixed(2)}\t${pick(cities)}\t${day} ${String(Math.floor(rand() * 24)).padStart(2, '0')}:${String(Math.floor(rand() * 60)).padStart(2, '0')}:00+00\t${note}`;
-    lines.push(line);
-    length += Buffer.byteLength(line) + 1;
-  }
-  return Buffer.from(lines.join('\n') + '\n').subarray(0, bytes);
-}
-
-/** Feeds `data` in chunks of `chunk` bytes (odd sizes exercise the block cutting). */
-async function gzipBuffer(data: Buffer, options: ParallelGzipOptions, chunk = 7919): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  const source = (function* () {
-    for (let i = 0; i < data.length; i += chunk) yield data.subarray(i, i + chunk);
-  })();
-  await pipeline(Readable.from(source), createParallelGzip(options), new Writable({ write: (c: Buffer, _e, cb) => (parts.push(c), cb()) }));
-  return Buffer.concat(parts);
-}
+import { KiB, MiB, gunzipWithTool, gzipBuffer, hasPigz, sqlText } from './support/gzip-samples';
 
 let tmp: string;
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgbw-pgzip-'));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function hasPigz(): boolean {
-  try {
-    execFileSync('pigz', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The gzip tool's own verdict and its decompression of `gz`. */
-function gunzipWithTool(gz: Buffer): Buffer {
-  const file = path.join(tmp, `t-${randomBytes(4).toString('hex')}.gz`);
-  fs.writeFileSync(file, gz);
-  try {
-    execFileSync('gzip', ['-t', file]);
-    return execFileSync('gunzip', ['-c', file], { maxBuffer: 256 * MiB });
-  } finally {
-    fs.rmSync(file, { force: true });
-  }
-}
-
-describe('parallel gzip: round trips', () => {
-  const blockSize = 64 * KiB;
-  const sizes = [0, 1, blockSize - 1, blockSize, blockSize + 1, 2 * blockSize, 3 * blockSize + 12345];
-  const kinds = {
-    random: (n: number) => randomBytes(n),
-    sql: (n: number) => sqlText(n),
-    zeros: (n: number) => Buffer.alloc(n),
-  };
-
-  for (const [kind, make] of Object.entries(kinds)) {
-    it.each(sizes)(`${kind}, %i bytes, 64 KiB blocks: gunzip, gzip -t and zlib.gunzip all read it back`, async (size) => {
-      const input = make(size);
-      for (const chunk of [7919, blockSize, 1 << 20]) {
-        const gz = await gzipBuffer(input, { blockSize, level: 6 }, chunk);
-        expect(gz.subarray(0, 3)).toEqual(Buffer.from([0x1f, 0x8b, 8]));
-        expect(zlib.gunzipSync(gz).equals(input)).toBe(true);
-        expect(gunzipWithTool(gz).equals(input)).toBe(true);
-      }
-    });
-  }
-
-  it.each([MiB - 1, MiB, MiB + 1, 2 * MiB])('default 1 MiB blocks, %i bytes of SQL text', async (size) => {
-    const input = sqlText(size, 7);
-    const gz = await gzipBuffer(input, {}, 65_536);
-    expect(gunzipWithTool(gz).equals(input)).toBe(true);
-  });
-
-  it.each([1, 2, 5, 9])('level %i, one block in flight and several', async (level) => {
-    const input = sqlText(600 * KiB, level);
-    for (const inFlight of [1, 4]) {
-      const gz = await gzipBuffer(input, { level, blockSize: 64 * KiB, inFlight });
-      expect(zlib.gunzipSync(gz).equals(input)).toBe(true);
-    }
-  });
-
-  it('accepts strings and Uint8Arrays as input chunks', async () => {
-    const parts: Buffer[] = [];
-    await pipeline(
-      Readable.from(['héllo ', new Uint8Array([0x77, 0x6f, 0x72, 0x6c, 0x64])]),
-      createParallelGzip({ blockSize: 32 * KiB }),
-      new Writable({ write: (c: Buffer, _e, cb) => (parts.push(c), cb()) }),
-    );
-    expect(zlib.gunzipSync(Buffer.concat(parts)).toString()).toBe('héllo world');
-  });
-
-  it('rejects bad options', () => {
-    expect(() => createParallelGzip({ level: 0 })).toThrow(/level/);
-    expect(() => createParallelGzip({ level: 10 })).toThrow(/level/);
-    expect(() => createParallelGzip({ blockSize: 1000 })).toThrow(/blockSize/);
-    expect(() => createParallelGzip({ inFlight: 0 })).toThrow(/inFlight/);
-  });
-
-  it('passes a source error on', async () => {
-    const source = new Readable({ read() {} });
-    const done = pipeline(source, createParallelGzip(), new Writable({ write: (_c, _e, cb) => cb() }));
-    source.push(sqlText(3 * MiB));
-    source.destroy(new Error('disk on fire'));
-    await expect(done).rejects.toThrow('disk on fire');
-  });
-});
 
 describe('parallel gzip: ratio', () => {
   it('is within 1% of gzip -6 on SQL-like text', async () => {

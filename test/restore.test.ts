@@ -11,7 +11,7 @@ import { withDatabase } from '../src/dev/postgres-cluster';
 import { freshDemoDatabase, sql, tableFingerprints } from './support/database';
 
 const ROOT = path.resolve(__dirname, '..');
-const TSX = ['--import', 'tsx', path.join(ROOT, 'src/restore.ts')];
+const TSX = ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'restore'];
 
 let tmp: string;
 let dir: string;
@@ -262,7 +262,7 @@ describe('damaged files and bad input', () => {
   it('exits 2 on usage and configuration errors', async () => {
     const noTarget = await restore(['latest']);
     expect(noTarget.code).toBe(2);
-    expect(noTarget.stderr).toMatch(/--target <postgresql URL> is required[\s\S]*Usage: npm run restore/);
+    expect(noTarget.stderr).toMatch(/required option '--target <url>' not specified/);
     expect((await restore(['latest', '--target', 'mysql://x/y'])).stderr).toMatch(/configuration error: --target: must be a URI starting with postgresql:\/\//);
     expect((await restore(['latest', '--target', 'mysql://x/y'])).code).toBe(2);
     expect((await restore(['latest', '--label', '../x', '--target', source.url])).code).toBe(2);

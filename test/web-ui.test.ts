@@ -140,7 +140,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`the Temporal Web UI in a real browser (${CHROMI
   });
 
   it('shows a failed backup: the pg_dump error, after three attempts', async () => {
-    const down = await startTestWorker({ DATABASE_URL: 'postgresql://postgres:pw@127.0.0.1:1/nowhere', BACKUP_RETRY_INTERVAL: '1s' });
+    // Without the verification session (the run's first connection otherwise), pg_dump meets the dead server itself.
+    const down = await startTestWorker({ DATABASE_URL: 'postgresql://postgres:pw@127.0.0.1:1/nowhere', BACKUP_RETRY_INTERVAL: '1s', BACKUP_VERIFY: 'false' });
     try {
       const handle = await startBackup(down, 'production');
       expect(await handle.result().catch((err) => err)).toBeInstanceOf(WorkflowFailedError);

@@ -6,8 +6,8 @@ import { Context, log } from '@temporalio/activity';
 import { createParallelGzip } from '../compression/parallel-gzip';
 import type { WorkerConfig } from '../config';
 import type { CompressInput, CompressOutput, NothingFollowed } from '../common/types';
-import { exists, openPart, publishPart, READ_CHUNK, removeQuietly } from './files';
-import { WriterFailed, followFile } from './follow-file';
+import { exists, openPart, publishPart, READ_CHUNK, removeQuietly } from '../files/files';
+import { WriterFailed, followFile } from '../files/follow-file';
 import { awaitDump, forgetDump, runKey, type LiveDump } from './live-dumps';
 import { throwIfCancelled, withHeartbeats } from './progress';
 

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { sha256File } from '../sha256';
+import { sha256File } from '../files/sha256';
+import { readSidecar, sidecarText } from '../files/sidecar';
 import { throwIfCancelled, withHeartbeats } from './progress';
 
 /** Input of every copy activity: the verified backup as `stat` described it. No secret. */
@@ -23,19 +24,19 @@ export interface CopyOutput {
 }
 
 /**
- * Reads the source's sidecar and checks it names this file with this checksum, so a copy never
- * pairs a backup with another backup's sidecar. Returns its text, copied byte for byte.
+ * Checks that the source's sidecar names this file with this checksum, so a copy never pairs a
+ * backup with another backup's sidecar. Returns the sidecar's text, to be copied as it is.
  */
-export async function readSidecar(input: CopyInput): Promise<string> {
-  const text = await fs.readFile(input.checksumPath, 'utf8');
-  const expected = `${input.sha256}  ${path.basename(input.path)}\n`;
-  if (!/^[0-9a-f]{64}$/.test(input.sha256) || text !== expected) {
+export async function expectSidecar(input: CopyInput): Promise<string> {
+  const recorded =
+    input.checksumPath === `${input.path}.sha256` && /^[0-9a-f]{64}$/.test(input.sha256) ? await readSidecar(input.path).catch(() => undefined) : undefined;
+  if (recorded !== input.sha256) {
     throw ApplicationFailure.nonRetryable(
       `${path.basename(input.checksumPath)} does not hold ${input.sha256} for ${path.basename(input.path)}: not copying a backup whose checksum does not agree`,
       'ChecksumMismatch',
     );
   }
-  return text;
+  return sidecarText(input.sha256, path.basename(input.path));
 }
 
 /**

@@ -3,11 +3,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { Sha256PassThrough } from '../sha256';
-import { hashFile, readSidecar, sourceChanged, type CopyInput, type CopyOutput } from './copy-common';
-import { DIR_MODE, exists, FILE_MODE, fileIn, openPart, PART_SUFFIX, publishPart, READ_CHUNK, removeQuietly, syncDir } from './files';
+import { DIR_MODE, exists, fileIn, openPart, PART_SUFFIX, publishPart, READ_CHUNK, removeQuietly } from '../files/files';
+import { Sha256PassThrough } from '../files/sha256';
+import { writeSidecar } from '../files/sidecar';
+import { isStale } from '../files/stale-files';
+import { expectSidecar, hashFile, sourceChanged, type CopyInput, type CopyOutput } from './copy-common';
 import { throwIfCancelled, withHeartbeats } from './progress';
-import { isStale } from './stale-files';
 
 const STEP = 'copyToDirectory';
 
@@ -18,7 +19,7 @@ const STEP = 'copyToDirectory';
  */
 export function makeCopyToDirectory(dir: string) {
   return async function copyToDirectory(input: CopyInput): Promise<CopyOutput> {
-    const sidecar = await readSidecar(input);
+    await expectSidecar(input);
     await ensureCopyDir(dir);
     const name = path.basename(input.path);
     const dest = fileIn(dir, name);
@@ -33,7 +34,7 @@ export function makeCopyToDirectory(dir: string) {
     } else {
       await writeVerified(input, dest, bytes);
     }
-    await writeSidecar(`${dest}.sha256`, sidecar);
+    await writeSidecar(dest, input.sha256);
     return { target: `dir:${dir}`, bytes, sha256: input.sha256 };
   };
 }
@@ -95,21 +96,6 @@ async function writeVerified(input: CopyInput, dest: string, total: number): Pro
       await removeQuietly(partPath);
     }
   }
-}
-
-/** The sidecar's content is fixed by the backup, so rewriting it on a retry is harmless. */
-async function writeSidecar(file: string, text: string): Promise<void> {
-  const part = file + PART_SUFFIX;
-  await removeQuietly(part);
-  const handle = await fs.open(part, 'wx', FILE_MODE);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(part, file);
-  await syncDir(path.dirname(file));
 }
 
 function diskFailure(err: unknown, dest: string): unknown {

@@ -14,10 +14,10 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { S3CopyConfig } from '../config/copies';
-import { hashFile, readSidecar, sourceChanged, type CopyInput, type CopyOutput } from './copy-common';
-import { s3Failure } from './copy-s3-errors';
-import { READ_CHUNK } from './files';
-import { s3ClientFor } from './s3-client';
+import { expectSidecar, hashFile, sourceChanged, type CopyInput, type CopyOutput } from './copy-common';
+import { s3Failure } from '../s3/errors';
+import { READ_CHUNK } from '../files/files';
+import { s3ClientFor } from '../s3/client';
 import { throwIfCancelled, withHeartbeats } from './progress';
 
 const STEP = 'copyToS3';
@@ -31,6 +31,8 @@ export interface S3CopyOptions {
   queueSize?: number;
   /** SDK-level attempts per request; Temporal's retry policy handles the rest. */
   maxAttempts?: number;
+  /** Redacted from every message (the worker's secrets: AWS keys among them). */
+  secrets?: readonly string[];
 }
 
 /**
@@ -49,11 +51,10 @@ export function makeCopyToS3(config: S3CopyConfig, options: S3CopyOptions = {}) 
     const name = path.basename(input.path);
     const key = config.prefix + name;
     const target = `s3://${config.bucket}/${key}`;
-    const sidecar = await readSidecar(input);
+    const sidecar = await expectSidecar(input);
     const size = (await fs.stat(input.path)).size;
     const partSize = partSizeFor(size, options.partSizeBytes ?? 16 * MiB);
     const ctx = Context.current();
-    const secrets = secretsFromEnv();
     try {
       // One read of the file: confirms it still is the verified backup and yields the per-part
       // digests the service's composite checksum must equal.
@@ -100,7 +101,7 @@ export function makeCopyToS3(config: S3CopyConfig, options: S3CopyOptions = {}) 
       return { target, bytes: size, sha256: input.sha256 };
     } catch (err) {
       throwIfCancelled();
-      throw s3Failure(err, target, [...secrets, await resolvedSecret(s3())]);
+      throw s3Failure(err, target, [...(options.secrets ?? []), await resolvedSecret(s3())]);
     }
   };
 }
@@ -216,10 +217,6 @@ async function abortIncompleteUploads(client: S3Client, bucket: string, key: str
 export function partSizeFor(size: number, wanted: number): number {
   const minimum = Math.ceil(size / MAX_PARTS / MiB) * MiB;
   return Math.max(wanted, minimum, 5 * MiB);
-}
-
-function secretsFromEnv(): Array<string | undefined> {
-  return [process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN];
 }
 
 /** The secret key the SDK actually uses (it may come from a profile file), for redaction. */

@@ -4,9 +4,6 @@ import type { CopyInput, CopyOutput } from './copy-common';
 import { makeCopyToDirectory } from './copy-dir';
 import type { S3CopyOptions } from './copy-s3';
 
-export type { CopyInput, CopyOutput } from './copy-common';
-export { copyTargetsOf } from '../config/copies';
-
 /**
  * The off-host copy steps, one activity per target so each has its own retries and one
  * target's outage never blocks the other. Both need the local file: serve them on the host's

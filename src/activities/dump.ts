@@ -1,20 +1,17 @@
 import path from 'node:path';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { ConfigError, databaseFor, secretsOf, type DatabaseTarget, type WorkerConfig } from '../config';
-import { redact } from '../config/redact';
+import { ConfigError, databaseFor, type DatabaseTarget, type WorkerConfig } from '../config';
 import { fileSafeName } from '../common/file-name';
 import type { DumpInput, DumpOutput } from '../common/types';
-import { claimBackupName } from './claim-name';
-import { ensureBackupDir, publishPart, removeQuietly } from './files';
-import { spawnLibpq } from './libpq-command';
-import { BoundedText, pgDumpFailure } from './pg-dump-errors';
+import { claimBackupName } from '../files/claim-name';
+import { ensureBackupDir, publishPart, removeQuietly } from '../files/files';
+import { LibpqError, runLibpq } from '../postgres/libpq';
+import type { RowCounts } from '../postgres/row-counts';
+import { SnapshotSession } from '../postgres/snapshot-session';
+import { libpqActivityFailure } from './libpq-failure';
 import { announceDump, runKey } from './live-dumps';
 import { checkFreeSpace } from './preflight';
 import { throwIfCancelled, withHeartbeats } from './progress';
-import { SnapshotSession, type RowCounts } from './snapshot-session';
-
-/** Grace period between SIGTERM and SIGKILL when a dump is cancelled. */
-const KILL_GRACE_MS = 3000;
 
 /**
  * `dump`: pg_dump of the whole database, plain SQL, written by pg_dump itself straight into
@@ -23,6 +20,7 @@ const KILL_GRACE_MS = 3000;
 export function makeDump(config: WorkerConfig) {
   return async function dump(input: DumpInput): Promise<DumpOutput> {
     const target = resolveTarget(config, input.environment);
+    const signal = Context.current().cancellationSignal;
     await ensureBackupDir(config.backupDir);
     await checkFreeSpace(config, target);
     const { baseName, sqlPath, partPath, handle } = await claimBackupName(
@@ -33,18 +31,34 @@ export function makeDump(config: WorkerConfig) {
     log.info('pg_dump starting', { database: target.database, from: target.variable, file: path.basename(sqlPath) });
 
     // With verification on, the dump and the source row counts share one exported snapshot.
-    const session = config.verify.enabled ? new SnapshotSession(config.pgDumpPath, target) : undefined;
+    const session = config.verify.enabled ? new SnapshotSession(config.libpq, target, signal) : undefined;
     let published = false;
     let announced: ReturnType<typeof announceDump> | undefined;
     try {
       // A compress step beside this one reads the file as it grows (see live-dumps): announced
       // at once, so the snapshot export does not eat into the time it waits for the dump.
       if (input.announce) announced = announceDump(runKey(Context.current().info), { sqlPath, partPath, ino: (await handle.stat()).ino });
-      const snapshot = await session?.exportSnapshot().catch(() => undefined);
+      // A session that cannot start fails the attempt now, before a whole dump is written for nothing.
+      const snapshot = await session?.exportSnapshot().catch((err) => {
+        throwIfCancelled();
+        throw sessionFailure(err, target);
+      });
       const counting = snapshot ? session!.rowCounts() : undefined;
       counting?.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
-      await withHeartbeats(async () => ({ step: 'dump', bytes: (await handle.stat()).size }), runPgDump(config, target, handle.fd, snapshot));
-      const rowCounts = await sourceRowCounts(config, target, session, counting);
+      const pgDump = runLibpq(config.libpq, 'pgDump', {
+        args: ['--format=plain', '--no-password', ...(snapshot ? [`--snapshot=${snapshot}`] : [])],
+        target,
+        stdout: handle.fd,
+        signal,
+      });
+      await withHeartbeats(
+        async () => ({ step: 'dump', bytes: (await handle.stat()).size }),
+        pgDump.done().catch((err) => {
+          throwIfCancelled();
+          throw dumpFailure(err, config.backupDir);
+        }),
+      );
+      const rowCounts = await sourceRowCounts(session, counting);
       const bytes = (await handle.stat()).size;
       await handle.sync();
       await handle.close();
@@ -73,13 +87,30 @@ function resolveTarget(config: WorkerConfig, environment: string): DatabaseTarge
   }
 }
 
+/**
+ * The counting session is the run's first connection: a database that cannot be reached is
+ * said as such; anything else is the session's own problem (psql missing, no slot left, …).
+ */
+function sessionFailure(err: unknown, target: DatabaseTarget): unknown {
+  if (err instanceof LibpqError && ['unreachable', 'authentication', 'invalid-connection', 'missing-object'].includes(err.kind)) {
+    const message = `cannot connect to the database ${target.safeUri}: ${err.stderr || err.message}`;
+    const type = `Database${err.kind.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase())}`;
+    return err.retryable ? ApplicationFailure.retryable(message, type) : ApplicationFailure.nonRetryable(message, type);
+  }
+  return libpqActivityFailure(err, "could not open the session that counts rows in the dump's snapshot (for verification): ");
+}
+
+/** A full disk says which directory; everything else as the runner classified it. */
+function dumpFailure(err: unknown, backupDir: string): unknown {
+  const failure = libpqActivityFailure(err);
+  if (failure instanceof ApplicationFailure && failure.type === 'PgDumpNoSpace') {
+    return ApplicationFailure.nonRetryable(`no space left on device in ${backupDir}: ${failure.message}`, failure.type);
+  }
+  return failure;
+}
+
 /** The counts taken in the dump's snapshot; the session must have worked if pg_dump did. */
-async function sourceRowCounts(
-  config: WorkerConfig,
-  target: DatabaseTarget,
-  session: SnapshotSession | undefined,
-  counting: Promise<RowCounts> | undefined,
-): Promise<RowCounts | undefined> {
+async function sourceRowCounts(session: SnapshotSession | undefined, counting: Promise<RowCounts> | undefined): Promise<RowCounts | undefined> {
   if (!session) return undefined;
   try {
     if (!counting) throw new Error('no snapshot was exported');
@@ -87,50 +118,6 @@ async function sourceRowCounts(
     await session.close();
     return counts;
   } catch (err) {
-    const detail = redact(`${(err as Error).message} ${session.errors()}`, [...secretsOf(config), target.password]);
-    throw ApplicationFailure.retryable(`could not count rows in the dump's snapshot for verification: ${detail.trim()}`, 'SnapshotSessionFailed');
+    throw ApplicationFailure.retryable(`could not count rows in the dump's snapshot for verification: ${(err as Error).message}`, 'SnapshotSessionFailed');
   }
-}
-
-function runPgDump(config: WorkerConfig, target: DatabaseTarget, outFd: number, snapshot: string | undefined): Promise<void> {
-  const signal = Context.current().cancellationSignal;
-  const secrets = [...secretsOf(config), target.password];
-  return new Promise<void>((resolve, reject) => {
-    const child = spawnLibpq(config.pgDumpPath, ['--format=plain', '--no-password', ...(snapshot ? [`--snapshot=${snapshot}`] : [])], target, {
-      stdio: ['ignore', outFd, 'pipe'],
-    });
-    const stderr = new BoundedText();
-    child.stderr?.on('data', (chunk: Buffer) => stderr.append(chunk));
-
-    let killTimer: NodeJS.Timeout | undefined;
-    const onCancel = () => {
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-    };
-    signal.addEventListener('abort', onCancel, { once: true });
-
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      signal.removeEventListener('abort', onCancel);
-      reject(
-        err.code === 'ENOENT'
-          ? ApplicationFailure.nonRetryable(
-              `pg_dump not found at ${JSON.stringify(config.pgDumpPath)}: install PostgreSQL client tools or set BACKUP_PG_DUMP`,
-              'PgDumpMissing',
-            )
-          : err,
-      );
-    });
-    child.on('close', (code, exitSignal) => {
-      signal.removeEventListener('abort', onCancel);
-      clearTimeout(killTimer);
-      try {
-        throwIfCancelled();
-      } catch (cancelled) {
-        reject(cancelled);
-        return;
-      }
-      if (code === 0) resolve();
-      else reject(pgDumpFailure(code, exitSignal, redact(stderr.toString(), secrets), config.backupDir));
-    });
-  });
 }

@@ -6,7 +6,8 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { EncryptionConfig } from '../config/encryption';
-import { exists, openPart, publishPart, READ_CHUNK, removeQuietly } from './files';
+import { loadAge } from '../encryption/age';
+import { exists, openPart, publishPart, READ_CHUNK, removeQuietly } from '../files/files';
 import { throwIfCancelled, withHeartbeats } from './progress';
 
 export interface EncryptInput {
@@ -19,15 +20,6 @@ export interface EncryptOutput {
   path: string;
   fileName: string;
   bytes: number;
-}
-
-/**
- * age-encryption (the reference TypeScript implementation) is ESM-only; this project is
- * CommonJS. tsx and vitest keep `import()`; tsc turns it into require(), which Node ≥ 20.19
- * accepts for ESM without top-level await, as this package is.
- */
-export function loadAge(): Promise<typeof import('age-encryption')> {
-  return import('age-encryption');
 }
 
 /**

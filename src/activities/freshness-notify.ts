@@ -1,9 +1,9 @@
 import { log } from '@temporalio/activity';
-import type { WatchdogConfig } from '../freshness/config';
-import { freshnessText } from '../freshness/message';
+import type { WatchdogConfig } from '../config/freshness';
+import { freshnessText } from '../notify/messages';
 import type { FreshnessNotice } from '../freshness/state';
 import type { NotifyOutput } from '../common/types';
-import { postToSlack } from './slack';
+import { postToSlack } from '../notify/slack';
 
 /** `notifyFreshness`: posts a stale / fresh-again message, the same way `notify` posts (same webhook, same retry rules). */
 export function makeNotifyFreshness(config: WatchdogConfig) {

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { WatchdogConfig } from '../freshness/config';
+import type { WatchdogConfig } from '../config/freshness';
 import { makeFindLastBackups } from './freshness-lookup';
 import { makeNotifyFreshness } from './freshness-notify';
 

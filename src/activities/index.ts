@@ -19,7 +19,7 @@ export function createFileActivities(config: WorkerConfig) {
     verify: makeVerify(config),
     encrypt: config.encryption ? makeEncrypt(config.encryption) : encryptionNotConfigured,
     stat,
-    ...createCopyActivities(config.copies),
+    ...createCopyActivities(config.copies, { secrets: config.secrets }),
     prune: makePrune(config),
   };
   return Object.fromEntries(

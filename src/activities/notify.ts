@@ -1,9 +1,9 @@
 import { log } from '@temporalio/activity';
-import { secretsOf, type WorkerConfig } from '../config';
+import type { WorkerConfig } from '../config';
 import { redact } from '../config/redact';
 import type { NotifyInput, NotifyOutput } from '../common/types';
-import { postToSlack } from './slack';
-import { slackText } from './slack-message';
+import { slackText } from '../notify/messages';
+import { postToSlack } from '../notify/slack';
 
 /** `notify`: posts the success or failure message to Slack; skipped when SLACK_WEBHOOK_URL is unset. */
 export function makeNotify(config: WorkerConfig) {
@@ -13,7 +13,7 @@ export function makeNotify(config: WorkerConfig) {
       return { status: 'skipped' };
     }
     // Backstop: whatever text a failure carried, no known secret or URI credential goes to Slack.
-    await postToSlack(config.slackWebhookUrl, redact(slackText(input), secretsOf(config)), secretsOf(config));
+    await postToSlack(config.slackWebhookUrl, redact(slackText(input), config.secrets), config.secrets);
     return { status: 'sent' };
   };
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { DatabaseTarget, WorkerConfig } from '../config';
 import { humanSize } from '../common/human-size';
-import { psqlBeside, spawnLibpq } from './libpq-command';
+import { psqlRows } from '../postgres/libpq';
 
 /**
  * Fails fast, before any byte is written, when the backup directory clearly cannot hold the
@@ -26,19 +26,14 @@ export async function checkFreeSpace(config: WorkerConfig, target: DatabaseTarge
   }
 }
 
-function databaseSize(config: WorkerConfig, target: DatabaseTarget): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const child = spawnLibpq(psqlBeside(config.pgDumpPath), ['-XAtq', '--no-password', '-c', 'SELECT pg_database_size(current_database())'], target, {
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 30_000,
-    });
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('error', () => resolve(undefined));
-    child.on('close', (code) => {
-      const bytes = Number(out.trim());
-      if (code !== 0 || !Number.isFinite(bytes)) log.info('free-space check skipped: could not read the database size');
-      resolve(code === 0 && Number.isFinite(bytes) ? bytes : undefined);
-    });
-  });
+async function databaseSize(config: WorkerConfig, target: DatabaseTarget): Promise<number | undefined> {
+  try {
+    const [[text]] = await psqlRows(config.libpq, target, 'SELECT pg_database_size(current_database())', { timeoutMs: 30_000 });
+    const bytes = Number(text);
+    if (Number.isFinite(bytes)) return bytes;
+  } catch {
+    /* below */
+  }
+  log.info('free-space check skipped: could not read the database size');
+  return undefined;
 }

@@ -19,7 +19,7 @@ export function makePrune(config: WorkerConfig) {
     }
     if (config.copies.s3) {
       // Loaded here, not at start: workers without S3 never pay for the AWS SDK.
-      const [{ applyS3Prune, planS3Prune }, { s3ClientFor }] = await Promise.all([import('../retention/s3'), import('./s3-client')]);
+      const [{ applyS3Prune, planS3Prune }, { s3ClientFor }] = await Promise.all([import('../retention/s3'), import('../s3/client')]);
       const client = s3ClientFor(config.copies.s3);
       try {
         const plan = await planS3Prune(client, config.copies.s3, database, environment, config.retention, [keep]);

@@ -4,14 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { databaseFor, secretsOf, type DatabaseTarget, type WorkerConfig } from '../config';
+import { databaseFor, type DatabaseTarget, type WorkerConfig } from '../config';
 import { withDatabaseName } from '../config/database-url';
-import { redact } from '../config/redact';
 import type { VerifyInput, VerifyOutput } from '../common/types';
-import { psqlBeside, spawnLibpq } from './libpq-command';
-import { BoundedText, withoutRowData } from './pg-dump-errors';
+import { LibpqError, psqlRows, quoteIdent } from '../postgres/libpq';
+import { startPsqlLoad } from '../postgres/psql-load';
+import { ROW_COUNTS_SQL, parseRowCounts, rowCountDifferences } from '../postgres/row-counts';
+import { libpqActivityFailure } from './libpq-failure';
 import { throwIfCancelled, withHeartbeats } from './progress';
-import { ROW_COUNTS_SQL, parseRowCounts, type RowCounts } from './snapshot-session';
 
 /**
  * `verify`: restores the new `.sql.gz` into a scratch database and compares every table's row
@@ -24,22 +24,23 @@ export function makeVerify(config: WorkerConfig) {
     const admin = config.verify.server ?? source;
     const scratchName = `pgbw_verify_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
     const scratch = withDatabaseName(admin, scratchName);
-    const secrets = [...secretsOf(config), source.password];
-    const run = (target: DatabaseTarget, sql: string) => runPsql(config, target, ['-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql], secrets);
+    const sql = (target: DatabaseTarget, statement: string) => psqlRows(config.libpq, target, statement);
 
-    await run(admin, `CREATE DATABASE ${quoteIdent(scratchName)} TEMPLATE template0`).catch((err) => {
-      if (!/permission denied to create database/.test(String(err.message))) throw err;
-      throw ApplicationFailure.nonRetryable(
-        `verification needs a role that may create a scratch database on ${config.verify.server ? 'BACKUP_VERIFY_DATABASE_URL' : 'the source server'}: ` +
-          `grant it CREATEDB, set BACKUP_VERIFY_DATABASE_URL to a server and role that can, or set BACKUP_VERIFY=false`,
-        'VerifyNotPermitted',
-      );
+    await sql(admin, `CREATE DATABASE ${quoteIdent(scratchName)} TEMPLATE template0`).catch((err) => {
+      if (err instanceof LibpqError && /permission denied to create database/.test(err.stderr)) {
+        throw ApplicationFailure.nonRetryable(
+          `verification needs a role that may create a scratch database on ${config.verify.server ? 'BACKUP_VERIFY_DATABASE_URL' : 'the source server'}: ` +
+            `grant it CREATEDB, set BACKUP_VERIFY_DATABASE_URL to a server and role that can, or set BACKUP_VERIFY=false`,
+          'VerifyNotPermitted',
+        );
+      }
+      throw libpqActivityFailure(err, 'could not create the scratch database for verification: ');
     });
     log.info('verifying backup in a scratch database', { file: input.path, scratchDatabase: scratchName });
     try {
-      await restoreInto(config, scratch, input.path, secrets);
-      const restored = parseRowCounts((await run(scratch, ROW_COUNTS_SQL)).split('\n'));
-      const differences = compare(input.rowCounts, restored);
+      await restoreInto(config, scratch, input.path);
+      const restored = parseRowCounts((await sql(scratch, ROW_COUNTS_SQL)).map((fields) => fields.join('|')));
+      const differences = rowCountDifferences(input.rowCounts, restored);
       if (differences.length) {
         throw ApplicationFailure.nonRetryable(
           `verification failed: the restored backup differs from the source: ${differences.slice(0, 5).join('; ')}${differences.length > 5 ? ` (and ${differences.length - 5} more)` : ''}`,
@@ -50,83 +51,33 @@ export function makeVerify(config: WorkerConfig) {
       return { verified: true, tables: Object.keys(restored).length, rows };
     } finally {
       // WITH (FORCE) ends any session still attached (e.g. a psql we were cancelled out of).
-      await run(admin, `DROP DATABASE IF EXISTS ${quoteIdent(scratchName)} WITH (FORCE)`).catch((err) =>
+      await sql(admin, `DROP DATABASE IF EXISTS ${quoteIdent(scratchName)} WITH (FORCE)`).catch((err) =>
         log.error('could not drop the scratch database: drop it by hand', { scratchDatabase: scratchName, error: String(err) }),
       );
     }
   };
 }
 
-/** gunzip → psql, streamed; a truncated or corrupt file fails here. */
-async function restoreInto(config: WorkerConfig, scratch: DatabaseTarget, file: string, secrets: Array<string | undefined>): Promise<void> {
+/** gunzip → psql, streamed, in one transaction; a truncated or corrupt file fails here. */
+async function restoreInto(config: WorkerConfig, scratch: DatabaseTarget, file: string): Promise<void> {
   const total = (await fs.stat(file)).size;
   const source = createReadStream(file);
-  const psql = spawnLibpq(psqlBeside(config.pgDumpPath), ['-Xq', '--no-password', '-v', 'ON_ERROR_STOP=1', '--single-transaction'], scratch, {
-    stdio: ['pipe', 'ignore', 'pipe'],
-  });
-  const stderr = new BoundedText();
-  psql.stderr?.on('data', (chunk: Buffer) => stderr.append(chunk));
-  // 'error' (spawn failed: EMFILE, ENOMEM…) must be handled, or it would take the worker down.
-  const exited = new Promise<number | null>((resolve) => {
-    psql.on('error', (err) => {
-      stderr.append(String(err));
-      resolve(null);
-    });
-    psql.on('close', resolve);
-  });
-  const signal = Context.current().cancellationSignal;
-  const onCancel = () => psql.kill('SIGTERM');
-  signal.addEventListener('abort', onCancel, { once: true });
-
-  let streamError: Error | undefined;
+  const gunzip = createGunzip();
+  const load = startPsqlLoad(config.libpq, scratch, { signal: Context.current().cancellationSignal });
+  let corrupt: Error | undefined;
+  gunzip.once('error', (err) => (corrupt = err));
   try {
     await withHeartbeats(
       () => ({ step: 'verify', bytes: source.bytesRead, total }),
-      pipeline(source, createGunzip(), psql.stdin!).catch((err: Error) => {
-        streamError = err;
-        psql.kill('SIGTERM');
-      }),
+      pipeline(source, gunzip, load.input).then(() => load.done),
     );
-    const code = await exited;
+  } catch (err) {
+    await load.done.catch(() => undefined);
     throwIfCancelled();
-    if (streamError && (streamError as NodeJS.ErrnoException).code !== 'EPIPE') {
-      throw ApplicationFailure.nonRetryable(`verification failed: the backup file is corrupt or truncated: ${streamError.message}`, 'BackupCorrupt');
+    if (corrupt) throw ApplicationFailure.nonRetryable(`verification failed: the backup file is corrupt or truncated: ${corrupt.message}`, 'BackupCorrupt');
+    if (err instanceof LibpqError && err.kind !== 'unreachable' && err.kind !== 'resource') {
+      throw ApplicationFailure.nonRetryable(`verification failed: restoring the backup failed: ${err.stderr || err.message}`, 'RestoreFailed');
     }
-    if (code !== 0) {
-      throw ApplicationFailure.nonRetryable(
-        `verification failed: restoring the backup failed: ${redact(withoutRowData(stderr.toString()).trim(), secrets)}`,
-        'RestoreFailed',
-      );
-    }
-  } finally {
-    signal.removeEventListener('abort', onCancel);
+    throw libpqActivityFailure(err, 'verification failed: ');
   }
-}
-
-function compare(expected: RowCounts, actual: RowCounts): string[] {
-  const differences: string[] = [];
-  for (const table of new Set([...Object.keys(expected), ...Object.keys(actual)])) {
-    if (expected[table] !== actual[table]) {
-      differences.push(`${table}: ${expected[table] ?? 'missing'} rows in the source, ${actual[table] ?? 'missing'} restored`);
-    }
-  }
-  return differences;
-}
-
-function runPsql(config: WorkerConfig, target: DatabaseTarget, args: string[], secrets: Array<string | undefined>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawnLibpq(psqlBeside(config.pgDumpPath), ['--no-password', ...args], target, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const stderr = new BoundedText();
-    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => stderr.append(c));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(out.trim()) : reject(ApplicationFailure.retryable(`psql failed: ${redact(stderr.toString().trim(), secrets)}`, 'PsqlFailed')),
-    );
-  });
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

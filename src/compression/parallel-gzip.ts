@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
+import { option } from '../config/registry';
 
 /**
  * Parallel gzip, the way pigz does it: the input is cut into fixed-size blocks, each block is
@@ -36,7 +37,7 @@ export const DEFAULT_BLOCK_SIZE = 1024 * 1024;
  * plus one, so a thread never waits for the main thread to hand it the next block.
  */
 export function defaultInFlight(): number {
-  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  const pool = Number(option(process.env, 'UV_THREADPOOL_SIZE')) || 4;
   return Math.max(1, Math.min(os.availableParallelism(), pool)) + 1;
 }
 

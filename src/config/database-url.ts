@@ -1,4 +1,5 @@
 import { ConfigError } from './config-error';
+import { option, type Env } from './registry';
 
 /**
  * A PostgreSQL connection URI split so that its password never reaches a command line,
@@ -28,7 +29,8 @@ const HOST = /^(?:\[[0-9A-Fa-f:.%\w]*\]|[^\s:@/[\]?#]*)(?::\d*)?$/;
 const FORBIDDEN_PARAMS = ['sslpassword'];
 const ENCODE_HINT = "percent-encode '@', ':', '/', '?', '#' and '%' in the user name and password (e.g. with encodeURIComponent)";
 
-export function parseDatabaseUrl(raw: string, variable: string, env: NodeJS.ProcessEnv = process.env): DatabaseTarget {
+/** `env` is where libpq's PGDATABASE and PGUSER come from: they name the database when the URI does not. */
+export function parseDatabaseUrl(raw: string, variable: string, env: Env = {}): DatabaseTarget {
   const scheme = SCHEME.exec(raw)?.[1];
   if (!scheme) {
     throw new ConfigError(variable, 'must be a URI starting with postgresql:// or postgres://');
@@ -72,7 +74,7 @@ export function parseDatabaseUrl(raw: string, variable: string, env: NodeJS.Proc
     throw new ConfigError(variable, `is not a valid postgresql:// URI: ${ENCODE_HINT}`);
   }
 
-  const database = path || dbnameParam || env.PGDATABASE || user || env.PGUSER || 'postgres';
+  const database = path || dbnameParam || option(env, 'PGDATABASE') || user || option(env, 'PGUSER') || 'postgres';
   const userPart = colon >= 0 ? userInfo.slice(0, colon) : userInfo;
   const safeUri =
     scheme + (userPart ? `${userPart}@` : '') + hosts + (slash >= 0 ? beforeQuery.slice(slash) : '') + (keptParams.length ? `?${keptParams.join('&')}` : '');

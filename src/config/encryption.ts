@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { ConfigError } from './config-error';
+import { option, type Env } from './registry';
 
 /**
  * Optional age encryption of finished backups. Off unless BACKUP_AGE_RECIPIENTS and/or
@@ -10,12 +11,12 @@ export interface EncryptionConfig {
   recipients: string[];
 }
 
-export function loadEncryptionConfig(env: NodeJS.ProcessEnv = process.env): EncryptionConfig | undefined {
+export function loadEncryptionConfig(env: Env): EncryptionConfig | undefined {
   const recipients: string[] = [];
-  const inline = env.BACKUP_AGE_RECIPIENTS?.trim();
+  const inline = option(env, 'BACKUP_AGE_RECIPIENTS');
   if (inline) recipients.push(...checked('BACKUP_AGE_RECIPIENTS', inline.split(/[\s,]+/)));
 
-  const file = env.BACKUP_AGE_RECIPIENTS_FILE?.trim();
+  const file = option(env, 'BACKUP_AGE_RECIPIENTS_FILE');
   if (file) {
     const fromFile = checked('BACKUP_AGE_RECIPIENTS_FILE', recipientLines(readRecipientsFile(file)));
     if (fromFile.length === 0) throw new ConfigError('BACKUP_AGE_RECIPIENTS_FILE', `${file} lists no recipient (one age1… public key per line)`);

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { option, type Env } from '../config/registry';
 
 /**
  * A private, throwaway PostgreSQL cluster on a free loopback port, for `npm start` and the
@@ -20,8 +21,8 @@ export interface ThrowawayCluster {
   stop(): Promise<void>;
 }
 
-export async function startThrowawayCluster(options: { parentDir?: string } = {}): Promise<ThrowawayCluster> {
-  const bin = findPgBinDir();
+export async function startThrowawayCluster(options: { parentDir?: string; env?: Env } = {}): Promise<ThrowawayCluster> {
+  const bin = findPgBinDir(options.env);
   const root = fs.mkdtempSync(path.join(options.parentDir ?? os.tmpdir(), 'pgbw-cluster-'));
   const dataDir = path.join(root, 'data');
   const password = randomBytes(12).toString('hex');
@@ -82,8 +83,9 @@ export async function startThrowawayCluster(options: { parentDir?: string } = {}
 }
 
 /** PG_BINDIR, else the newest /usr/lib/postgresql/<major>/bin, else `pg_config --bindir`. */
-export function findPgBinDir(): string {
-  if (process.env.PG_BINDIR) return process.env.PG_BINDIR;
+export function findPgBinDir(env: Env = process.env): string {
+  const configured = option(env, 'PG_BINDIR');
+  if (configured) return configured;
   const debian = '/usr/lib/postgresql';
   if (fs.existsSync(debian)) {
     const majors = fs

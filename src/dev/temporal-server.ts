@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { option, type Env } from '../config/registry';
 import { freePort } from './postgres-cluster';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -11,8 +12,8 @@ const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
  * scripts/ensure-temporal.sh built into .tools/bin, else one on PATH. Undefined means "let the
  * SDK download it" (works only with internet access).
  */
-export function findTemporalCli(): string | undefined {
-  const candidates = [process.env.TEMPORAL_CLI_PATH, path.join(PROJECT_ROOT, '.tools', 'bin', 'temporal')];
+export function findTemporalCli(env: Env = process.env): string | undefined {
+  const candidates = [option(env, 'TEMPORAL_CLI_PATH'), path.join(PROJECT_ROOT, '.tools', 'bin', 'temporal')];
   for (const candidate of candidates) {
     if (candidate && fs.existsSync(candidate)) return candidate;
   }
@@ -31,8 +32,8 @@ export interface EmbeddedTemporal {
 }
 
 /** A real Temporal dev server (the `temporal` CLI) on free loopback ports, optionally with its Web UI. */
-export async function startEmbeddedTemporal(options: { ui?: boolean; dbFilename?: string; port?: number } = {}): Promise<EmbeddedTemporal> {
-  const cli = findTemporalCli();
+export async function startEmbeddedTemporal(options: { ui?: boolean; dbFilename?: string; port?: number; cliPath?: string } = {}): Promise<EmbeddedTemporal> {
+  const cli = options.cliPath ?? findTemporalCli();
   const port = options.port ?? (await freePort());
   const uiPort = options.ui ? await freePort() : undefined;
   const start = () =>

@@ -1,16 +1,7 @@
-import {
-  ScheduleAlreadyRunning,
-  ScheduleOverlapPolicy,
-  type Client,
-  type ScheduleDescription,
-  type ScheduleOptions,
-  type ScheduleUpdateOptions,
-} from '@temporalio/client';
-import { FRESHNESS_CATCHUP_WINDOW_MS, type FreshnessScheduleConfig } from './config';
+import { ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
+import { FRESHNESS_CATCHUP_WINDOW_MS, type FreshnessScheduleConfig } from '../config/freshness';
+import { upsertSchedule, type UpsertOutcome } from '../schedule/upsert';
 import { formatAge, type FreshnessInput } from './state';
-
-export { loadFreshnessScheduleConfig } from './config';
-export type { FreshnessScheduleConfig } from './config';
 
 export function freshnessPurpose(config: FreshnessScheduleConfig): string {
   return `Every ${formatAge(config.intervalMs)}: alert when ${config.environments.map((e) => `"${e}"`).join(', ')} has no successful backup younger than ${config.maxAge} (pg-backup-workflow: checkBackupFreshness on task queue ${config.taskQueue})`;
@@ -25,7 +16,7 @@ export function freshnessScheduleSettings(config: FreshnessScheduleConfig) {
       type: 'startWorkflow' as const,
       workflowType: 'checkBackupFreshness',
       args: [input],
-      // Its own queue, served by `npm run watchdog`, ideally on another host than the backup workers.
+      // The backup workers' queue by default; a queue of its own for `pg-backup-workflow watchdog` on another host.
       taskQueue: config.taskQueue,
       workflowId: config.scheduleId,
     },
@@ -39,7 +30,7 @@ export function freshnessScheduleSettings(config: FreshnessScheduleConfig) {
 
 export interface FreshnessUpsertOutcome {
   scheduleId: string;
-  outcome: 'created' | 'updated';
+  outcome: UpsertOutcome;
   /** One line for the CLI: `created schedule backup-freshness-check: Every 1h: …`. */
   summary: string;
 }
@@ -49,31 +40,21 @@ export interface FreshnessUpsertOutcome {
  * An update keeps the Schedule's last completion result, so the once-per-gap state survives deploys.
  */
 export async function upsertFreshnessSchedule(client: Client, config: FreshnessScheduleConfig): Promise<FreshnessUpsertOutcome> {
-  const settings = freshnessScheduleSettings(config);
-  let outcome: FreshnessUpsertOutcome['outcome'] = 'created';
-  try {
-    await client.schedule.create({
-      scheduleId: config.scheduleId,
-      ...settings,
-      memo: { purpose: freshnessPurpose(config) },
-      state: { note: 'created by `npm run schedule`' },
-    });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    let stranded: ScheduleDescription['info']['runningActions'] = [];
-    await client.schedule.getHandle(config.scheduleId).update((previous: ScheduleDescription): ScheduleUpdateOptions => {
+  let stranded: ScheduleDescription['info']['runningActions'] = [];
+  const outcome = await upsertSchedule(client, config.scheduleId, freshnessScheduleSettings(config), {
+    memo: { purpose: freshnessPurpose(config) },
+    note: 'created by `pg-backup-workflow schedule apply`',
+    inspect: (previous) => {
       if (previous.action.type === 'startWorkflow' && previous.action.taskQueue !== config.taskQueue) stranded = previous.info.runningActions;
-      return { ...settings, state: { paused: previous.state.paused, note: previous.state.note } };
-    });
-    // A check waiting on the queue the Schedule just left may wait there forever (nobody polls a
-    // retired or mistyped queue), and under SKIP it would block every later check: end it.
-    for (const { workflow } of stranded) {
-      await client.workflow
-        .getHandle(workflow.workflowId, workflow.firstExecutionRunId)
-        .terminate(`the freshness check moved to task queue ${config.taskQueue}`)
-        .catch(() => undefined); // it may have finished meanwhile
-    }
-    outcome = 'updated';
+    },
+  });
+  // A check waiting on the queue the Schedule just left may wait there forever (nobody polls a
+  // retired or mistyped queue), and under SKIP it would block every later check: end it.
+  for (const { workflow } of stranded) {
+    await client.workflow
+      .getHandle(workflow.workflowId, workflow.firstExecutionRunId)
+      .terminate(`the freshness check moved to task queue ${config.taskQueue}`)
+      .catch(() => undefined); // it may have finished meanwhile
   }
   return { scheduleId: config.scheduleId, outcome, summary: `${outcome} schedule ${config.scheduleId}: ${freshnessPurpose(config)}` };
 }

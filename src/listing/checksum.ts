@@ -1,5 +1,5 @@
-import { readSidecar } from '../restore/checksum';
-import { sha256File } from '../sha256';
+import { readSidecar } from '../files/sidecar';
+import { sha256File } from '../files/sha256';
 
 export type ChecksumStatus = 'ok' | 'MISMATCH' | 'missing' | 'skipped';
 

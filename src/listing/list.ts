@@ -1,3 +1,4 @@
+import type { Env } from '../config/registry';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { humanSize } from '../common/human-size';
@@ -40,7 +41,7 @@ export interface ListOptions {
   checksums: boolean;
   /** Labels from BACKUP_ENVIRONMENTS / BACKUP_ENVIRONMENT: tell `{db}_{label}` apart when both contain `_`. */
   configuredLabels: string[];
-  env: NodeJS.ProcessEnv;
+  env: Env;
   now?: () => number;
 }
 

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { BackupResult } from '../common/types';
-import { temporalConnectConfig } from '../temporal-connection';
+import type { Env } from '../config/registry';
+import { temporalConnectConfig } from '../temporal/connection';
 import { completedRunResult, listCompletedBackupRuns } from './completed-runs';
 
 /** What Temporal remembers of the run that wrote a file. `copies` comes from the off-host copy steps, when they ran. */
@@ -22,7 +23,7 @@ const CONCURRENCY = 8;
  * only runs that closed after the oldest file was written, and only of labels the names allow.
  * Any failure (server down, TLS, permissions) gives `reachable: false`, never an exception.
  */
-export async function lookUpRuns(dir: string, files: Array<{ fileName: string; mtime: Date; labels: string[] }>, env: NodeJS.ProcessEnv): Promise<RunLookup> {
+export async function lookUpRuns(dir: string, files: Array<{ fileName: string; mtime: Date; labels: string[] }>, env: Env): Promise<RunLookup> {
   const { connectionOptions, namespace } = temporalConnectConfig(env);
   const address = connectionOptions.address;
   let connection: Connection | undefined;

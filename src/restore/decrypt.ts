@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { loadAge } from '../activities/encrypt';
+import { loadAge } from '../encryption/age';
 import { RestoreError } from './errors';
 
 /**

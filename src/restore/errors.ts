@@ -5,11 +5,3 @@ export class RestoreError extends Error {
     this.name = 'RestoreError';
   }
 }
-
-/** The command line is wrong (exit code 2), like a ConfigError but for arguments. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}

@@ -3,16 +3,18 @@ import path from 'node:path';
 import { pipeline as pipelineCallback, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import type { DatabaseTarget } from '../config';
 import { ConfigError } from '../config/config-error';
+import type { DatabaseTarget } from '../config/database-url';
+import { READ_CHUNK } from '../files/files';
+import { Sha256PassThrough } from '../files/sha256';
+import { readSidecar } from '../files/sidecar';
+import { LibpqError, type LibpqContext } from '../postgres/libpq';
+import { startPsqlLoad } from '../postgres/psql-load';
+import { tableRowCounts, userTables, type TableRows } from '../postgres/row-counts';
 import { checkBackupFile } from './backup-files';
-import { Sha256PassThrough } from '../sha256';
-import { readSidecar } from './checksum';
 import { decryptingStream } from './decrypt';
 import { RestoreError } from './errors';
 import { readIdentities } from './identity';
-import { startPsqlLoad } from './psql';
-import { rowCounts, userTables, type TableRows } from './target';
 
 export interface RestoreOptions {
   file: string;
@@ -21,7 +23,7 @@ export interface RestoreOptions {
   force: boolean;
   /** Where the identity file's path came from (`--identity` or BACKUP_AGE_IDENTITY_FILE). */
   identity?: { file: string; source: string };
-  psqlPath: string;
+  libpq: LibpqContext;
   onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
 
@@ -34,8 +36,6 @@ export interface RestoreReport {
   durationMs: number;
 }
 
-const READ_CHUNK = 1024 * 1024;
-
 /**
  * file → sha256 → [age decrypt] → gunzip → psql, one streaming pass: no temporary file, memory
  * bounded by stream buffers. Nothing is committed unless every stage ended cleanly and the
@@ -43,7 +43,7 @@ const READ_CHUNK = 1024 * 1024;
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreReport> {
   const started = Date.now();
-  const { file, target, psqlPath } = options;
+  const { file, target, libpq } = options;
   const name = path.basename(file);
   if (!/\.sql\.gz(\.age)?$/.test(name)) throw new RestoreError(`${name}: expected a backup ending in .sql.gz or .sql.gz.age`);
   const encrypted = name.endsWith('.age');
@@ -57,7 +57,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   const identities = options.identity ? await readIdentities(options.identity.file, options.identity.source) : [];
   const expectedSha256 = await readSidecar(file);
 
-  const existing = await userTables(psqlPath, target);
+  const existing = await userTables(libpq, target).catch((err) => {
+    throw targetFailure(err, target);
+  });
   if (existing.length > 0 && !options.force) {
     const shown = existing.slice(0, 5).join(', ') + (existing.length > 5 ? ', …' : '');
     throw new RestoreError(
@@ -72,13 +74,15 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   if (encrypted) stages.push(['decrypt', await decryptingStream(hashing, identities, file, options.identity!.file)]);
   const gunzip = createGunzip();
 
-  const load = startPsqlLoad(psqlPath, target, async () => {
-    const actual = hashing.digest();
-    if (expectedSha256 && actual !== expectedSha256) {
-      throw new RestoreError(
-        `${name} does not match ${name}.sha256 (sha256 ${actual}, expected ${expectedSha256}): the file is damaged or was replaced; nothing was restored`,
-      );
-    }
+  const load = startPsqlLoad(libpq, target, {
+    beforeCommit: async () => {
+      const actual = hashing.digest();
+      if (expectedSha256 && actual !== expectedSha256) {
+        throw new RestoreError(
+          `${name} does not match ${name}.sha256 (sha256 ${actual}, expected ${expectedSha256}): the file is damaged or was replaced; nothing was restored`,
+        );
+      }
+    },
   });
 
   // The first stage to fail names the problem; the others only fail because it did.
@@ -97,12 +101,22 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
     if (progress) clearInterval(progress);
     source.destroy();
   }
-  const tables = await rowCounts(psqlPath, target);
+  const tables = await tableRowCounts(libpq, target);
   return { file, bytes: size, encrypted, checksum: expectedSha256 ? 'verified' : 'no sidecar', tables, durationMs: Date.now() - started };
+}
+
+/** A libpq failure in words for the person restoring; anything else as it is. */
+function targetFailure(err: unknown, target: DatabaseTarget): unknown {
+  if (!(err instanceof LibpqError)) return err;
+  if (err.kind === 'unreachable' || err.kind === 'authentication' || err.kind === 'invalid-connection') {
+    return new RestoreError(`cannot reach the target database ${target.safeUri}: ${err.stderr || err.message}`);
+  }
+  return new RestoreError(err.message);
 }
 
 function describeFailure(err: Error, stage: string | undefined, name: string, hasSidecar: boolean): Error {
   if (err instanceof RestoreError) return err;
+  if (err instanceof LibpqError) return new RestoreError(err.message);
   const rolledBack = 'nothing was restored (the transaction was rolled back)';
   const hint = hasSidecar ? '' : ' (no .sha256 sidecar to check it against)';
   if (stage === 'gunzip' || (err as NodeJS.ErrnoException).code?.startsWith('Z_')) {

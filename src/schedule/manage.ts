@@ -1,15 +1,6 @@
-import {
-  ScheduleAlreadyRunning,
-  ScheduleOverlapPolicy,
-  type Client,
-  type ScheduleDescription,
-  type ScheduleOptions,
-  type ScheduleUpdateOptions,
-} from '@temporalio/client';
-import type { BackupScheduleTarget, ScheduleConfig } from './config';
-
-export { loadScheduleConfig } from './config';
-export type { BackupScheduleTarget, ScheduleConfig } from './config';
+import { ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import type { BackupScheduleTarget, ScheduleConfig } from '../config/schedule';
+import { upsertSchedule, type UpsertOutcome } from './upsert';
 
 /** What the Schedule is for: shown as its memo (set at creation) and as its calendar's comment. */
 export function schedulePurpose(config: ScheduleConfig, target: BackupScheduleTarget): string {
@@ -39,31 +30,16 @@ export function scheduleSettings(config: ScheduleConfig, target: BackupScheduleT
   } satisfies Omit<ScheduleOptions, 'scheduleId'>;
 }
 
-export type UpsertOutcome = { scheduleId: string; outcome: 'created' | 'updated' };
-
-/** Creates each configured Schedule, or updates it in place when it exists. */
-export async function applyBackupSchedules(client: Client, config: ScheduleConfig): Promise<UpsertOutcome[]> {
-  const outcomes: UpsertOutcome[] = [];
+/** Creates each configured Schedule, or updates it in place when it exists (keeping an operator's pause and note). */
+export async function applyBackupSchedules(client: Client, config: ScheduleConfig): Promise<Array<{ scheduleId: string; outcome: UpsertOutcome }>> {
+  const outcomes: Array<{ scheduleId: string; outcome: UpsertOutcome }> = [];
   for (const target of config.targets) {
-    const settings = scheduleSettings(config, target);
-    try {
-      await client.schedule.create({
-        scheduleId: target.scheduleId,
-        ...settings,
-        memo: { purpose: schedulePurpose(config, target), environment: target.environment },
-        state: { note: 'created by `npm run schedule`' },
-      });
-      outcomes.push({ scheduleId: target.scheduleId, outcome: 'created' });
-    } catch (err) {
-      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-      // Keep the operator's pause and note: re-applying settings must not resume a paused backup.
-      // (The memo cannot be changed by an update; the calendar comment carries the current purpose.)
-      await client.schedule.getHandle(target.scheduleId).update((previous: ScheduleDescription): ScheduleUpdateOptions => ({
-        ...settings,
-        state: { paused: previous.state.paused, note: previous.state.note },
-      }));
-      outcomes.push({ scheduleId: target.scheduleId, outcome: 'updated' });
-    }
+    // (The memo cannot be changed by an update; the calendar comment carries the current purpose.)
+    const outcome = await upsertSchedule(client, target.scheduleId, scheduleSettings(config, target), {
+      memo: { purpose: schedulePurpose(config, target), environment: target.environment },
+      note: 'created by `pg-backup-workflow schedule apply`',
+    });
+    outcomes.push({ scheduleId: target.scheduleId, outcome });
   }
   return outcomes;
 }
@@ -88,11 +64,11 @@ export async function triggerBackupSchedules(client: Client, config: ScheduleCon
 
 /** The note is shown in the UI and `describe`: say why, e.g. "database migration until 14:00". */
 export async function pauseBackupSchedules(client: Client, config: ScheduleConfig, note?: string): Promise<void> {
-  for (const handle of scheduleHandles(client, config)) await handle.pause(note ?? 'paused with `npm run schedule -- pause`');
+  for (const handle of scheduleHandles(client, config)) await handle.pause(note ?? 'paused with `pg-backup-workflow schedule pause`');
 }
 
 export async function unpauseBackupSchedules(client: Client, config: ScheduleConfig, note?: string): Promise<void> {
-  for (const handle of scheduleHandles(client, config)) await handle.unpause(note ?? 'unpaused with `npm run schedule -- unpause`');
+  for (const handle of scheduleHandles(client, config)) await handle.unpause(note ?? 'unpaused with `pg-backup-workflow schedule unpause`');
 }
 
 export async function deleteBackupSchedules(client: Client, config: ScheduleConfig): Promise<void> {

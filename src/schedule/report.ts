@@ -1,5 +1,6 @@
 import type { Client, ScheduleDescription } from '@temporalio/client';
-import type { ScheduleConfig } from './config';
+import { localTime } from '../common/time-format';
+import type { ScheduleConfig } from '../config/schedule';
 import { scheduleHandles } from './manage';
 
 export interface RecentRun {
@@ -37,7 +38,7 @@ export async function describeBackupSchedules(client: Client, config: ScheduleCo
   return reports;
 }
 
-/** Human-readable text for `npm run schedule -- describe`. */
+/** Human-readable text for `pg-backup-workflow schedule describe`. */
 export function formatScheduleReport({ scheduleId, description: d, recentRuns }: ScheduleReport): string {
   const zone = d.spec.timezone ?? 'UTC';
   const calendars = (d.spec.calendars ?? []).map((c) => `${pad(c.hour[0]?.start)}:${pad(c.minute[0]?.start)}`);
@@ -60,8 +61,7 @@ export function formatScheduleReport({ scheduleId, description: d, recentRuns }:
 
 /** "2025-10-21 03:00 Europe/Berlin (2025-10-21T01:00:00.000Z)": local time first, as operators think in it. */
 function inZone(instant: Date, timeZone: string): string {
-  const local = new Intl.DateTimeFormat('sv-SE', { timeZone, dateStyle: 'short', timeStyle: 'short' }).format(instant);
-  return `${local} ${timeZone} (${instant.toISOString()})`;
+  return `${localTime(instant, timeZone)} (${instant.toISOString()})`;
 }
 
 function pad(n: number | undefined): string {
@@ -72,4 +72,21 @@ function humanDuration(ms: number): string {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   return `${ms / 1000}s`;
+}
+
+/** `schedule describe --json`: the same facts as the text, as data. */
+export function scheduleReportJson({ scheduleId, description: d, recentRuns }: ScheduleReport) {
+  const action = d.action.type === 'startWorkflow' ? d.action : undefined;
+  return {
+    scheduleId,
+    paused: d.state.paused,
+    note: d.state.note ?? null,
+    calendars: (d.spec.calendars ?? []).map((c) => ({ hour: c.hour[0]?.start ?? null, minute: c.minute[0]?.start ?? null })),
+    timeZone: d.spec.timezone ?? 'UTC',
+    action: action ? { workflowType: action.workflowType, args: action.args ?? [], taskQueue: action.taskQueue, workflowIdPrefix: action.workflowId } : null,
+    policies: { overlap: d.policies.overlap, catchupWindowMs: d.policies.catchupWindow },
+    actions: { taken: d.info.numActionsTaken, skippedOverlap: d.info.numActionsSkippedOverlap, missedCatchupWindow: d.info.numActionsMissedCatchupWindow },
+    nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
+    recentRuns: recentRuns.map((r) => ({ scheduledAt: r.scheduledAt.toISOString(), workflowId: r.workflowId, runId: r.runId, status: r.status })),
+  };
 }

@@ -1,5 +1,6 @@
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { labelProblem } from '../common/label';
+import { innermostMessage } from '../common/errors';
 import type { BackupResult } from '../common/types';
 
 export interface BackupNowOptions {
@@ -14,8 +15,11 @@ export interface BackupNowOptions {
 /** A label the workflow would reject anyway; caught before anything is started. */
 export class InvalidLabelError extends Error {}
 
+/** The backup ran and failed; the message carries the run's id and the innermost cause. */
+export class BackupFailed extends Error {}
+
 /**
- * `npm run backup:now -- <label>`: starts backupDatabase outside the Schedule and waits for it.
+ * `pg-backup-workflow backup <label>`: starts backupDatabase outside the Schedule and waits for it.
  * Throws the innermost failure message (e.g. pg_dump's own words) when the backup fails.
  */
 export async function backupNow(client: Client, options: BackupNowOptions): Promise<BackupResult> {
@@ -31,13 +35,7 @@ export async function backupNow(client: Client, options: BackupNowOptions): Prom
   try {
     return (await handle.result()) as BackupResult;
   } catch (err) {
-    if (err instanceof WorkflowFailedError) throw new Error(`backup ${workflowId} failed: ${innermostMessage(err)}`, { cause: err });
+    if (err instanceof WorkflowFailedError) throw new BackupFailed(`backup ${workflowId} failed: ${innermostMessage(err)}`, { cause: err });
     throw err;
   }
-}
-
-function innermostMessage(err: Error): string {
-  let current: Error = err;
-  while (current.cause instanceof Error) current = current.cause;
-  return current.message;
 }

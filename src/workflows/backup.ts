@@ -13,6 +13,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { FileActivities, SharedActivities } from '../activities';
+import { innermostCause, innermostMessage } from '../common/errors';
 import { humanSize } from '../common/human-size';
 import { labelProblem } from '../common/label';
 import { formatTimestamp } from '../common/timestamp';
@@ -251,10 +252,7 @@ function hostLost(err: unknown): boolean {
 
 /** The innermost message: what actually went wrong, e.g. pg_dump's own words. */
 function describe(err: unknown): string {
-  let current: unknown = err;
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  if (err instanceof ActivityFailure && current instanceof TimeoutFailure) {
-    return `${err.activityType} timed out (${current.timeoutType ?? 'timeout'})`;
-  }
-  return current instanceof Error ? current.message : String(current);
+  const inner = innermostCause(err);
+  if (err instanceof ActivityFailure && inner instanceof TimeoutFailure) return `${err.activityType} timed out (${inner.timeoutType ?? 'timeout'})`;
+  return innermostMessage(err);
 }

@@ -1,5 +1,6 @@
 import { ApplicationFailure, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { FreshnessActivities } from '../activities/freshness';
+import { innermostMessage } from '../common/errors';
 import { labelProblem } from '../common/label';
 import {
   alertingAfter,
@@ -65,8 +66,6 @@ async function send(notice: FreshnessNotice): Promise<NonNullable<LabelFreshness
     return { kind: notice.kind, ...(await notifyFreshness(notice)) };
   } catch (err) {
     if (isCancellation(err)) throw err;
-    let inner: unknown = err;
-    while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
-    return { kind: notice.kind, status: 'failed', error: inner instanceof Error ? inner.message : String(inner) };
+    return { kind: notice.kind, status: 'failed', error: innermostMessage(err) };
   }
 }

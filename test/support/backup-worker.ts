@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { loadWorkerConfig, type WorkerConfig } from '../../src/config';
-import { createBackupWorkers, runWorkers } from '../../src/worker-setup';
+import { createBackupWorkers, runWorkers } from '../../src/temporal/workers';
 
 export interface TestWorker {
   client: Client;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startThrowawayCluster } from '../../src/dev/postgres-cluster';
 import { findTemporalCli, startEmbeddedTemporal } from '../../src/dev/temporal-server';
-import { writeWorkflowBundle } from '../../src/workflow-code';
+import { writeWorkflowBundle } from '../../src/temporal/workflow-code';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import { EXIT, withOptionsHelp, type CliContext, type Runner } from '../program';
+
+export function defineStart(program: Command, ctx: CliContext, run: Runner): void {
+  withOptionsHelp(
+    program
+      .command('start')
+      .summary('one real backup, end to end, then exit (the demo: `npm start`)')
+      .description(
+        'Runs one real backup end to end and exits. Uses DATABASE_URL and TEMPORAL_ADDRESS when set; otherwise starts a throwaway PostgreSQL with a small demo database (resee_demo) and/or an embedded Temporal dev server, and removes them afterwards. The backup file stays in BACKUP_DIR.',
+      )
+      .argument('[label]', 'environment label (default BACKUP_ENVIRONMENT, else production)'),
+    'start',
+  ).action((label: string | undefined) => run('start', () => start(ctx, label)));
+}
+
+async function start(ctx: CliContext, label: string | undefined): Promise<number> {
+  const [
+    { Client, Connection },
+    { NativeConnection },
+    { loadWorkerConfig },
+    { defaultEnvironment },
+    { isSet },
+    { createDemoDatabase },
+    cluster,
+    temporalServer,
+    connection,
+    workers,
+  ] = await Promise.all([
+    import('@temporalio/client'),
+    import('@temporalio/worker'),
+    import('../../config'),
+    import('../../config/labels'),
+    import('../../config/registry'),
+    import('../../dev/demo-database'),
+    import('../../dev/postgres-cluster'),
+    import('../../dev/temporal-server'),
+    import('../../temporal/connection'),
+    import('../../temporal/workers'),
+  ]);
+  const env = { ...ctx.env };
+  const environment = label ?? defaultEnvironment(env);
+  const cleanups: Array<() => Promise<void>> = [];
+  // Ctrl-C or a kill still runs the exit hooks that remove the throwaway servers.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  try {
+    let demo = false;
+    if (!isSet(env, 'DATABASE_URL')) {
+      ctx.io.out('DATABASE_URL is not set: starting a throwaway PostgreSQL with a demo database "resee_demo"…');
+      const pg = await cluster.startThrowawayCluster({ env });
+      cleanups.unshift(() => pg.stop());
+      env.DATABASE_URL = await createDemoDatabase(pg.adminUrl, 'resee_demo');
+      demo = true;
+    }
+    const config = loadWorkerConfig(env);
+
+    let embedded: Awaited<ReturnType<typeof temporalServer.startEmbeddedTemporal>> | undefined;
+    if (!isSet(env, 'TEMPORAL_ADDRESS')) {
+      ctx.io.out('TEMPORAL_ADDRESS is not set: starting an embedded Temporal dev server…');
+      embedded = await temporalServer.startEmbeddedTemporal({ cliPath: temporalServer.findTemporalCli(env) });
+      cleanups.unshift(() => embedded!.stop());
+      env.TEMPORAL_ADDRESS = embedded.address;
+    }
+    const { connectionOptions, namespace } = connection.temporalConnectConfig(env);
+
+    const workerConnection = await NativeConnection.connect(connectionOptions);
+    cleanups.unshift(() => workerConnection.close());
+    const started = await workers.createBackupWorkers({ connection: workerConnection, namespace, config });
+    const runningWorkers = workers.runWorkers(started);
+    cleanups.unshift(async () => {
+      for (const w of started) if (w.getState() === 'RUNNING') w.shutdown();
+      await runningWorkers;
+    });
+
+    const clientConnection = await Connection.connect(connectionOptions);
+    cleanups.unshift(() => clientConnection.close());
+    const client = new Client({ connection: clientConnection, namespace });
+    const workflowId = `backup-${environment}-manual-${Date.now()}`;
+    ctx.io.out(`starting backupDatabase(${JSON.stringify(environment)}) as ${workflowId} on ${connectionOptions.address}…`);
+    const result = await client.workflow.execute('backupDatabase', { taskQueue: config.taskQueue, workflowId, args: [environment] });
+
+    ctx.io.out('\nbackup completed:');
+    ctx.io.out(JSON.stringify(result, null, 2));
+    ctx.io.out(`\ncheck it:   ls -lh ${config.backupDir}/*.sql.gz && (cd ${config.backupDir} && sha256sum -c ${result.fileName}.sha256)`);
+    if (embedded) ctx.io.out('the embedded Temporal server stops now; `npm run dev` keeps one running with its Web UI.');
+    else ctx.io.out(`its history:  temporal workflow show --address ${connectionOptions.address} --namespace ${namespace} --workflow-id ${workflowId}`);
+    if (demo) ctx.io.out('the demo PostgreSQL is removed now; the backup file stays.');
+    return EXIT.ok;
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch((err) => ctx.io.err(`cleanup: ${String(err)}`));
+  }
+}

@@ -1,0 +1,92 @@
+import { Client } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createFileActivities, createSharedActivities } from '../activities';
+import { createFreshnessActivities } from '../activities/freshness';
+import type { WorkerConfig } from '../config';
+import type { WatchdogConfig } from '../config/freshness';
+import { removeStalePartials } from '../files/stale-files';
+import { workflowCode } from './workflow-code';
+
+export interface BackupWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  config: WorkerConfig;
+  /** A pre-built workflow bundle (tests build it once); otherwise see workflowCode(). */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/**
+ * One worker process polls two queues: the shared queue (workflows, notifications) and a
+ * queue of its own, to which each run it starts sends its file steps, so that dump, compress
+ * and stat of one run always happen on the host that holds the file. A separate freshness
+ * queue (BACKUP_WATCHDOG_TASK_QUEUE) is served too, unless BACKUP_WATCHDOG=false.
+ */
+export async function createBackupWorkers({ connection, namespace, config, workflowBundle }: BackupWorkerOptions): Promise<Worker[]> {
+  const removed = await removeStalePartials(config.backupDir);
+  if (removed.length) console.log(`removed partial files left by a crashed worker in ${config.backupDir}: ${removed.join(', ')}`);
+  // The freshness lookup's client calls go over the worker's own connection: no second one.
+  const client = new Client({ connection, namespace });
+  const watchdog: WatchdogConfig = { taskQueue: config.taskQueue, slackWebhookUrl: config.slackWebhookUrl, timeZone: config.timeZone };
+  const shared = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: config.taskQueue,
+    ...(workflowBundle ? { workflowBundle } : workflowCode()),
+    activities: {
+      ...createSharedActivities(config),
+      // The freshness check runs on this queue by default: every worker here serves its steps,
+      // so none fails a check it picks up, and no second Worker (with a workflow sandbox of its
+      // own) is needed for it.
+      ...createFreshnessActivities(watchdog, client),
+    },
+  });
+  const host = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: config.hostTaskQueue,
+    activities: createFileActivities(config),
+    // Backups are I/O- and CPU-heavy: a few at a time per host is plenty (BACKUP_HOST_CONCURRENCY).
+    maxConcurrentActivityTaskExecutions: config.hostConcurrency,
+    // Heartbeats (progress, and the channel cancellation arrives on) reach the server every
+    // 2 s at most, so a cancelled dump stops within seconds, not 80% of the heartbeat timeout.
+    maxHeartbeatThrottleInterval: '2s',
+  });
+  const workers = [shared, host];
+  if (config.watchdogTaskQueue) {
+    workers.push(await createWatchdogWorker({ connection, namespace, config: { ...watchdog, taskQueue: config.watchdogTaskQueue }, client, workflowBundle }));
+  }
+  return workers;
+}
+
+export interface WatchdogWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  config: WatchdogConfig;
+  /** Client the lookup activity lists backup runs with (same server and namespace). */
+  client: Client;
+  /** A pre-built bundle (tests); otherwise see workflowCode(). */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/** The watchdog: a small worker on its own task queue, so it can live on another host than the backups it watches. */
+export function createWatchdogWorker({ connection, namespace, config, client, workflowBundle }: WatchdogWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue: config.taskQueue,
+    ...(workflowBundle ? { workflowBundle } : workflowCode()),
+    activities: createFreshnessActivities(config, client),
+    maxConcurrentActivityTaskExecutions: 2,
+  });
+}
+
+/** Runs the workers until one stops or fails; shuts the others down with it. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  const runs = workers.map((w) => w.run());
+  try {
+    await Promise.race(runs);
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await Promise.allSettled(runs);
+  }
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import zlib from 'node:zlib';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomBytes } from 'node:crypto';
+import { createParallelGzip } from '../../src/compression/parallel-gzip';
+import { KiB, MiB, gunzipWithTool, gzipBuffer, sqlText } from '../support/gzip-samples';
+
+describe('parallel gzip: round trips', () => {
+  const blockSize = 64 * KiB;
+  const sizes = [0, 1, blockSize - 1, blockSize, blockSize + 1, 2 * blockSize, 3 * blockSize + 12345];
+  const kinds = {
+    random: (n: number) => randomBytes(n),
+    sql: (n: number) => sqlText(n),
+    zeros: (n: number) => Buffer.alloc(n),
+  };
+
+  for (const [kind, make] of Object.entries(kinds)) {
+    it.each(sizes)(`${kind}, %i bytes, 64 KiB blocks: gunzip, gzip -t and zlib.gunzip all read it back`, async (size) => {
+      const input = make(size);
+      for (const chunk of [7919, blockSize, 1 << 20]) {
+        const gz = await gzipBuffer(input, { blockSize, level: 6 }, chunk);
+        expect(gz.subarray(0, 3)).toEqual(Buffer.from([0x1f, 0x8b, 8]));
+        expect(zlib.gunzipSync(gz).equals(input)).toBe(true);
+        expect(gunzipWithTool(gz).equals(input)).toBe(true);
+      }
+    });
+  }
+
+  it.each([MiB - 1, MiB, MiB + 1, 2 * MiB])('default 1 MiB blocks, %i bytes of SQL text', async (size) => {
+    const input = sqlText(size, 7);
+    const gz = await gzipBuffer(input, {}, 65_536);
+    expect(gunzipWithTool(gz).equals(input)).toBe(true);
+  });
+
+  it.each([1, 2, 5, 9])('level %i, one block in flight and several', async (level) => {
+    const input = sqlText(600 * KiB, level);
+    for (const inFlight of [1, 4]) {
+      const gz = await gzipBuffer(input, { level, blockSize: 64 * KiB, inFlight });
+      expect(zlib.gunzipSync(gz).equals(input)).toBe(true);
+    }
+  });
+
+  it('accepts strings and Uint8Arrays as input chunks', async () => {
+    const parts: Buffer[] = [];
+    await pipeline(
+      Readable.from(['héllo ', new Uint8Array([0x77, 0x6f, 0x72, 0x6c, 0x64])]),
+      createParallelGzip({ blockSize: 32 * KiB }),
+      new Writable({ write: (c: Buffer, _e, cb) => (parts.push(c), cb()) }),
+    );
+    expect(zlib.gunzipSync(Buffer.concat(parts)).toString()).toBe('héllo world');
+  });
+
+  it('rejects bad options', () => {
+    expect(() => createParallelGzip({ level: 0 })).toThrow(/level/);
+    expect(() => createParallelGzip({ level: 10 })).toThrow(/level/);
+    expect(() => createParallelGzip({ blockSize: 1000 })).toThrow(/blockSize/);
+    expect(() => createParallelGzip({ inFlight: 0 })).toThrow(/inFlight/);
+  });
+
+  it('passes a source error on', async () => {
+    const source = new Readable({ read() {} });
+    const done = pipeline(source, createParallelGzip(), new Writable({ write: (_c, _e, cb) => cb() }));
+    source.push(sqlText(3 * MiB));
+    source.destroy(new Error('disk on fire'));
+    await expect(done).rejects.toThrow('disk on fire');
+  });
+});
