@@ -67,6 +67,8 @@ export interface OwnershipFacts {
   /** Time since the record was last written, by the directory's clock; undefined when unknown. */
   leaseAgeMs: number | undefined;
   staleAfterIntervals?: number;
+  /** Floor of the stale age (default a minute); tests of a lease that runs out use less. */
+  minStaleMs?: number;
 }
 
 /** The decision itself, without I/O. */
@@ -83,16 +85,16 @@ export function decideOwnership(record: OwnerRecord, facts: OwnershipFacts): Ver
     return { verdict: 'alive', why: `process ${record.pid} on this host is running` };
   }
   if (facts.leaseAgeMs === undefined) return { verdict: 'unknown', why: `written on ${record.host} (not checkable from here) and its age cannot be read` };
-  const staleAfterMs = staleAfter(record, facts.staleAfterIntervals);
+  const staleAfterMs = staleAfter(record, facts.staleAfterIntervals, facts.minStaleMs);
   if (facts.leaseAgeMs > staleAfterMs) {
     return { verdict: 'stale', why: `written on ${record.host}, not renewed for ${seconds(facts.leaseAgeMs)} (stale after ${seconds(staleAfterMs)})` };
   }
   return { verdict: 'alive', why: `written on ${record.host}, renewed ${seconds(facts.leaseAgeMs)} ago` };
 }
 
-function staleAfter(record: OwnerRecord, intervals = DEFAULT_STALE_AFTER_INTERVALS): number {
+function staleAfter(record: OwnerRecord, intervals = DEFAULT_STALE_AFTER_INTERVALS, minStaleMs = MIN_STALE_MS): number {
   const leaseMs = Number.isFinite(record.leaseMs) && record.leaseMs > 0 ? record.leaseMs : DEFAULT_LEASE_MS;
-  return Math.max(MIN_STALE_MS, intervals * leaseMs);
+  return Math.max(minStaleMs, intervals * leaseMs);
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
@@ -140,13 +142,19 @@ async function readSettled(recordPath: string, tries = 4, pauseMs = 25): Promise
 }
 
 /** Reads the record and judges it with this process's view of the host and the directory's clock. */
-export async function judgeOwnerRecord(recordPath: string, options: { staleAfterIntervals?: number } = {}): Promise<{ record?: OwnerRecord } & Verdict> {
+export async function judgeOwnerRecord(
+  recordPath: string,
+  options: { staleAfterIntervals?: number; minStaleMs?: number } = {},
+): Promise<{ record?: OwnerRecord } & Verdict> {
   const record = await readSettled(recordPath);
   if (!record) return { verdict: 'unknown', why: `${path.basename(recordPath)} is missing or unreadable` };
   const here = await currentProcessIdentity();
   const ownerStartTime = canCheckHere(record, here) ? await processStartTime(record.pid) : undefined;
   const leaseAgeMs = await ageOf(recordPath);
-  return { record, ...decideOwnership(record, { here, ownerStartTime, leaseAgeMs, staleAfterIntervals: options.staleAfterIntervals }) };
+  return {
+    record,
+    ...decideOwnership(record, { here, ownerStartTime, leaseAgeMs, staleAfterIntervals: options.staleAfterIntervals, minStaleMs: options.minStaleMs }),
+  };
 }
 
 /** Writes `record` over `recordPath` atomically (a temporary file, fsynced, renamed): a reader sees the old or the new record, whole. */

@@ -239,6 +239,9 @@ describe('owner records across hosts sharing a directory', () => {
       // Gone, but nothing here can prove it: only the lease will tell, after a minute.
       const verdict = await judgeOwnerRecord(file);
       expect(verdict).toMatchObject({ verdict: 'alive', why: expect.stringMatching(/written on backup-host-b, renewed \d+ s ago/) });
+      // …once it has not been renewed for N leases (here 3 × 200 ms, floor lowered for the test), it is stale.
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(await judgeOwnerRecord(file, { staleAfterIntervals: 3, minStaleMs: 600 })).toMatchObject({ verdict: 'stale' });
     } finally {
       await other.crash();
     }
