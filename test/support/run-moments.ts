@@ -1,0 +1,129 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import pg from 'pg';
+import { descendantsOf, type ProcessEntry } from './process-tree';
+
+/**
+ * Moments in a backup run, recognised from the outside (files in the backup directory, the
+ * activities the server shows pending, the processes under the worker), for sweeps that cancel
+ * or kill at each of them. Recognising beats sleeping: a step's length varies with the
+ * machine's load, the moment it starts does not.
+ */
+export interface RunState {
+  files: string[];
+  sizes: Record<string, number>;
+  /** Activity types the server shows pending (scheduled or started). */
+  pending: string[];
+  /** Short names (`pg_dump`, `psql`) of the processes under the worker. */
+  children: string[];
+  /** Milliseconds since the run was started. */
+  elapsedMs: number;
+}
+
+export interface Moment {
+  name: string;
+  reached(state: RunState): boolean;
+  /** Wait this long once reached (a moment inside a step rather than at its start). */
+  thenWaitMs?: number;
+}
+
+const has = (s: RunState, pattern: RegExp) => s.files.some((f) => pattern.test(f));
+
+/** The whole run, in order: each moment a run reaches (verification on; encryption and copies add their own). */
+export const BACKUP_MOMENTS: Moment[] = [
+  { name: 'before dump', reached: () => true },
+  { name: 'dump claimed its name', reached: (s) => has(s, /\.sql\.part$/) },
+  { name: 'pg_dump writing', reached: (s) => s.children.includes('pg_dump') && Object.entries(s.sizes).some(([f, n]) => f.endsWith('.sql.part') && n > 0) },
+  { name: 'pg_dump writing, a second in', reached: (s) => s.children.includes('pg_dump'), thenWaitMs: 1000 },
+  { name: 'dump published, compress following', reached: (s) => has(s, /\.sql$/) },
+  { name: 'compress finishing', reached: (s) => has(s, /\.sql$/) && has(s, /\.sql\.gz\.part$/), thenWaitMs: 300 },
+  { name: 'compressed, before verify', reached: (s) => has(s, /\.sql\.gz$/) },
+  { name: 'verify started', reached: (s) => s.pending.includes('verify') },
+  { name: 'verify restoring', reached: (s) => s.pending.includes('verify') && s.children.includes('psql'), thenWaitMs: 500 },
+  { name: 'verify late', reached: (s) => s.pending.includes('verify'), thenWaitMs: 1500 },
+  { name: 'stat', reached: (s) => s.pending.includes('stat') },
+  { name: 'after stat', reached: (s) => has(s, /\.sha256$/) },
+];
+
+export async function observe(handle: WorkflowHandle, dir: string, workerPid: number, startedAt: number): Promise<RunState> {
+  const files = fs.readdirSync(dir);
+  const sizes: Record<string, number> = {};
+  for (const f of files) {
+    try {
+      sizes[f] = fs.statSync(path.join(dir, f)).size;
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  const pending = ((await handle.describe()).raw.pendingActivities ?? []).map((p) => p.activityType?.name ?? '');
+  const children = descendantsOf(workerPid).map((p) => p.comm);
+  return { files, sizes, pending, children, elapsedMs: Date.now() - startedAt };
+}
+
+/** Polls until `moment` is reached (then waits its `thenWaitMs`); undefined when the run closed first. */
+export async function waitForMoment(
+  handle: WorkflowHandle,
+  { dir, workerPid, startedAt, timeoutMs = 120_000 }: { dir: string; workerPid: number; startedAt: number; timeoutMs?: number },
+  moment: Moment,
+): Promise<RunState | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await observe(handle, dir, workerPid, startedAt);
+    if (moment.reached(state)) {
+      if (moment.thenWaitMs) await new Promise((r) => setTimeout(r, moment.thenWaitMs));
+      return state;
+    }
+    if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
+    if (Date.now() > deadline) throw new Error(`moment "${moment.name}" not reached in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export interface Leftovers {
+  files: string[];
+  processes: ProcessEntry[];
+  scratchDatabases: string[];
+  /** Sessions of this project (application_name) still connected to the server. */
+  sessions: string[];
+}
+
+/**
+ * What a run left behind: files in its directory (only names starting with `prefix`, the
+ * database name, so that other tests' files never count), processes under the worker, scratch
+ * databases and sessions on the server. Processes get `settleMs` to be reaped first.
+ */
+export async function leftovers({
+  dir,
+  prefix,
+  workerPid,
+  adminUrl,
+  settleMs = 5000,
+}: {
+  dir: string;
+  prefix: string;
+  workerPid: number;
+  adminUrl: string;
+  settleMs?: number;
+}): Promise<Leftovers> {
+  // tsx keeps an esbuild service under a worker started from the sources: not the run's.
+  const ours = () => descendantsOf(workerPid).filter((p) => p.comm !== 'esbuild');
+  const deadline = Date.now() + settleMs;
+  while (ours().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const scratch = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'pgbw\\_verify\\_%' ORDER BY 1`);
+    const sessions = await client.query<{ s: string }>(
+      `SELECT datname || ' ' || state || ' ' || left(query, 60) AS s FROM pg_stat_activity WHERE application_name = 'pg-backup-workflow' AND pid <> pg_backend_pid()`,
+    );
+    return {
+      files: fs.readdirSync(dir).filter((f) => f.startsWith(prefix)),
+      processes: ours(),
+      scratchDatabases: scratch.rows.map((r) => r.datname),
+      sessions: sessions.rows.map((r) => r.s),
+    };
+  } finally {
+    await client.end();
+  }
+}
