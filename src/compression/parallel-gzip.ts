@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { Duplex } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { option } from '../config/registry';
 
@@ -41,63 +41,110 @@ export function defaultInFlight(): number {
   return Math.max(1, Math.min(os.availableParallelism(), pool)) + 1;
 }
 
-/** A Duplex: write plain bytes in, read one gzip stream out. Use in `stream.pipeline`. */
-export function createParallelGzip(options: ParallelGzipOptions = {}): Duplex {
-  const settings = resolve(options);
-  return Duplex.from((source: AsyncIterable<Buffer | string>) => gzipChunks(source, settings));
+/**
+ * A Transform: write plain bytes in, read one gzip stream out. Use in `stream.pipeline`. A
+ * Transform (not `Duplex.from` of a generator, which on Node 20 never closes when destroyed
+ * while it waits for input) ends at once when its pipeline is aborted: a cancelled compress
+ * stops instead of hanging.
+ */
+export function createParallelGzip(options: ParallelGzipOptions = {}): Transform {
+  const blocks = new GzipBlocks(resolve(options));
+  const gzip = new Transform({
+    transform(chunk: Buffer | string, _encoding, callback: TransformCallback) {
+      blocks.add(chunk).then((out) => {
+        for (const piece of out) gzip.push(piece);
+        callback();
+      }, callback);
+    },
+    flush(callback: TransformCallback) {
+      blocks.finish().then((out) => {
+        for (const piece of out) gzip.push(piece);
+        callback();
+      }, callback);
+    },
+  });
+  gzip.push(blocks.header());
+  return gzip;
 }
 
 /** The same as an async generator: plain chunks in, gzip chunks out (also usable as a pipeline step). */
 export async function* gzipChunks(source: AsyncIterable<Buffer | Uint8Array | string>, options: ParallelGzipOptions = {}): AsyncGenerator<Buffer> {
-  const { level, blockSize, inFlight } = resolve(options);
-  const pending: Array<{ job: Promise<Buffer>; input: Buffer }> = [];
+  const blocks = new GzipBlocks(resolve(options));
+  yield blocks.header();
+  for await (const chunk of source) yield* await blocks.add(chunk);
+  yield* await blocks.finish();
+}
+
+/**
+ * The block machinery both forms share: cuts the input into blocks, deflates up to `inFlight`
+ * at once, and hands back the compressed pieces in input order.
+ */
+class GzipBlocks {
+  private readonly pending: Array<{ job: Promise<Buffer>; input: Buffer }> = [];
   // Input blocks are recycled once compressed: a multi-GB stream reuses the same few MiB
   // instead of leaving a trail of garbage Buffers that V8 only collects every few dozen MB.
-  const spare: Buffer[] = [];
-  let dictionary: Buffer | undefined;
-  let crc = 0;
-  let size = 0;
-  let block: Buffer = Buffer.allocUnsafe(blockSize);
-  let fill = 0;
+  private readonly spare: Buffer[] = [];
+  private dictionary: Buffer | undefined;
+  private crc = 0;
+  private size = 0;
+  private block: Buffer;
+  private fill = 0;
 
-  const submit = (data: Buffer, last: boolean) => {
-    // zlib copies the dictionary when the job starts, so the block it came from may be reused after this call.
-    const job = deflateBlock(data, level, dictionary, last);
-    job.catch(() => undefined); // awaited in order below; this only stops an early abort from leaving it unhandled
-    pending.push({ job, input: block });
-    // Full blocks are ≥ 32 KiB, so the tail of this one is the whole window the next one needs.
-    dictionary = data.subarray(data.length - WINDOW);
-    block = spare.pop() ?? Buffer.allocUnsafe(blockSize);
-    fill = 0;
-  };
-  const oldest = async () => {
-    const { job, input } = pending.shift()!;
-    const out = await job;
-    spare.push(input);
-    return out;
-  };
+  constructor(private readonly settings: Required<ParallelGzipOptions>) {
+    this.block = Buffer.allocUnsafe(settings.blockSize);
+  }
 
-  yield header(level);
-  for await (const raw of source) {
+  header(): Buffer {
+    return header(this.settings.level);
+  }
+
+  /** Takes a chunk of input; resolves to the pieces finished meanwhile, waiting while `inFlight` blocks are still compressing. */
+  async add(raw: Buffer | Uint8Array | string): Promise<Buffer[]> {
     const chunk = typeof raw === 'string' ? Buffer.from(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-    crc = zlib.crc32(chunk, crc);
-    size += chunk.length;
+    const { blockSize, inFlight } = this.settings;
+    this.crc = zlib.crc32(chunk, this.crc);
+    this.size += chunk.length;
+    const out: Buffer[] = [];
     for (let offset = 0; offset < chunk.length;) {
-      const n = Math.min(blockSize - fill, chunk.length - offset);
-      chunk.copy(block, fill, offset, offset + n);
-      fill += n;
+      const n = Math.min(blockSize - this.fill, chunk.length - offset);
+      chunk.copy(this.block, this.fill, offset, offset + n);
+      this.fill += n;
       offset += n;
-      if (fill === blockSize) {
-        submit(block, false);
-        // Backpressure: yield (and so wait for the reader) before starting more than `inFlight`.
-        while (pending.length >= inFlight) yield await oldest();
+      if (this.fill === blockSize) {
+        this.submit(this.block, false);
+        // Backpressure: never more than `inFlight` blocks compressing or waiting to be read.
+        while (this.pending.length >= inFlight) out.push(await this.oldest());
       }
     }
+    return out;
   }
-  // The last block, possibly empty (then it is just the 2-byte final empty block).
-  submit(block.subarray(0, fill), true);
-  while (pending.length > 0) yield await oldest();
-  yield trailer(crc, size);
+
+  /** The last block (possibly empty: then just the 2-byte final empty block), everything still pending, and the trailer. */
+  async finish(): Promise<Buffer[]> {
+    this.submit(this.block.subarray(0, this.fill), true);
+    const out: Buffer[] = [];
+    while (this.pending.length > 0) out.push(await this.oldest());
+    out.push(trailer(this.crc, this.size));
+    return out;
+  }
+
+  private submit(data: Buffer, last: boolean): void {
+    // zlib copies the dictionary when the job starts, so the block it came from may be reused after this call.
+    const job = deflateBlock(data, this.settings.level, this.dictionary, last);
+    job.catch(() => undefined); // awaited in order; this only stops an early abort from leaving it unhandled
+    this.pending.push({ job, input: this.block });
+    // Full blocks are ≥ 32 KiB, so the tail of this one is the whole window the next one needs.
+    this.dictionary = data.subarray(data.length - WINDOW);
+    this.block = this.spare.pop() ?? Buffer.allocUnsafe(this.settings.blockSize);
+    this.fill = 0;
+  }
+
+  private async oldest(): Promise<Buffer> {
+    const { job, input } = this.pending.shift()!;
+    const out = await job;
+    this.spare.push(input);
+    return out;
+  }
 }
 
 function deflateBlock(data: Buffer, level: number, dictionary: Buffer | undefined, last: boolean): Promise<Buffer> {

@@ -66,3 +66,18 @@ describe('parallel gzip: round trips', () => {
     await expect(done).rejects.toThrow('disk on fire');
   });
 });
+
+describe('parallel gzip: cancellation', () => {
+  it('ends at once when its pipeline is aborted while it waits for input (a cancelled compress must not hang)', async () => {
+    const controller = new AbortController();
+    // A source that gave a little and then waits, as pg_dump does between writes.
+    const source = new Readable({ read() {} });
+    source.push(randomBytes(100 * KiB));
+    const done = pipeline(source, createParallelGzip(), new Writable({ write: (_c, _e, cb) => cb() }), { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    controller.abort();
+    await expect(done).rejects.toThrow(/abort/i);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
