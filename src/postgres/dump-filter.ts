@@ -115,6 +115,8 @@ export class DumpFilter {
   private data: Buffer = Buffer.alloc(0);
   private emitFrom = 0;
   private emit: (chunk: Buffer) => void = () => undefined;
+  private keptStart = 0;
+  private keptEnd = 0;
 
   constructor(private readonly options: DumpFilterOptions = {}) {
     this.dropSecurityLabels = options.securityLabels === 'drop';
@@ -144,12 +146,14 @@ export class DumpFilter {
     // psql runs an unterminated last statement at end of input: decide it like any other.
     if (this.inStatement) this.endStatement(this.data.length);
     this.flushPass(this.data.length);
+    this.flushKept();
   }
 
   private run(data: Buffer, emit: (chunk: Buffer) => void, final: boolean): void {
     this.data = data;
     this.emitFrom = 0;
     this.emit = emit;
+    this.keptStart = this.keptEnd = 0;
     const stop = this.lex(final);
     if (stop < data.length) this.carry = Buffer.from(data.subarray(stop));
     // Everything before `stop` is lexed: pass it on, hold it, or drop it.
@@ -160,11 +164,30 @@ export class DumpFilter {
     } else {
       this.emitFrom = stop;
     }
+    this.flushKept();
   }
 
   private flushPass(end: number): void {
-    if (end > this.emitFrom) this.emit(this.data.subarray(this.emitFrom, end));
+    this.keep(this.emitFrom, end);
     this.emitFrom = end;
+  }
+
+  /** Kept bytes of `data`: adjacent ranges are merged, so a run of kept statements goes downstream as one chunk. */
+  private keep(start: number, end: number): void {
+    if (end <= start) return;
+    if (start !== this.keptEnd) this.flushKept();
+    if (this.keptEnd === this.keptStart) this.keptStart = start;
+    this.keptEnd = end;
+  }
+
+  private keepCopy(part: Buffer): void {
+    this.flushKept();
+    if (part.length) this.emit(part);
+  }
+
+  private flushKept(): void {
+    if (this.keptEnd > this.keptStart) this.emit(this.data.subarray(this.keptStart, this.keptEnd));
+    this.keptStart = this.keptEnd = 0;
   }
 
   private hold(end: number): void {
@@ -462,7 +485,8 @@ export class DumpFilter {
       this.swallowNewline = true;
       return;
     }
-    const parts = [...this.held, this.data.subarray(this.emitFrom, end)];
+    const held = this.held;
+    const parts = [...held, this.data.subarray(this.emitFrom, end)];
     this.held = [];
     this.heldBytes = 0;
     const statement = parts.length === 1 ? parts[0] : Buffer.concat(parts);
@@ -472,7 +496,8 @@ export class DumpFilter {
       this.emitFrom = end;
       this.swallowNewline = true;
     } else {
-      for (const part of parts) if (part.length) this.emit(part);
+      for (const part of held) this.keepCopy(part);
+      this.keep(this.emitFrom, end);
       this.emitFrom = end;
       this.afterKept(statement);
     }
@@ -487,7 +512,7 @@ export class DumpFilter {
       this.skip(kind, head);
     } else {
       this.decision = Decision.Pass;
-      for (const part of this.held) this.emit(part);
+      for (const part of this.held) this.keepCopy(part);
     }
     this.held = [];
     this.heldBytes = 0;
@@ -523,7 +548,7 @@ export class DumpFilter {
       if (tokens[k]?.value === 'if' && tokens[k + 1]?.value === 'not' && tokens[k + 2]?.value === 'exists') k += 3;
       if (isName(tokens[k])) this.report.extensions.push(tokens[k].value);
     } else if (/^\s*SET\s+standard_conforming_strings\b/i.test(head)) {
-      const value = /\b(?:TO|=)\s*'?(on|off|true|false|1|0)'?/i.exec(statement.toString('utf8'))?.[1]?.toLowerCase();
+      const value = /(?:\bTO\b|=)\s*'?(on|off|true|false|1|0)'?/i.exec(statement.toString('utf8'))?.[1]?.toLowerCase();
       if (value) this.standardStrings = value === 'on' || value === 'true' || value === '1';
     }
   }
