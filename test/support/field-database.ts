@@ -59,6 +59,8 @@ export interface FieldDatabaseOptions {
   untrustedExtension?: boolean;
   /** Also create an event trigger (superuser-only object). */
   eventTrigger?: boolean;
+  /** FORCE ROW LEVEL SECURITY on "ä".invoices (default true): then even its owner cannot dump it without BYPASSRLS. */
+  forceRowSecurity?: boolean;
 }
 
 /** A column whose quoted name holds a newline: pg_dump's COPY header spans two lines. */
@@ -102,8 +104,8 @@ export async function createFieldDatabase(adminUrl: string, options: FieldDataba
       CREATE ROLE ${id(backupRo.name)} LOGIN CREATEDB PASSWORD ${lit(backupRo.password)};
       CREATE ROLE ${id(backupRoBypassRls.name)} LOGIN CREATEDB BYPASSRLS PASSWORD ${lit(backupRoBypassRls.password)};
       GRANT pg_read_all_data TO ${id(backupRo.name)}, ${id(backupRoBypassRls.name)};
-      -- billing_owner works under app_owner's objects too (a typical team setup): membership with ADMIN.
-      GRANT ${app} TO ${billing} WITH ADMIN OPTION;
+      -- app_owner (the migrations role) holds billing_owner's privileges too: "the owner" of the whole database.
+      GRANT ${billing} TO ${app} WITH ADMIN OPTION;
       ALTER ROLE ${rd} SET statement_timeout = '5min';
     `);
     await admin.query(`CREATE DATABASE ${id(name)} OWNER ${app} TEMPLATE template0 ENCODING 'UTF8'`);
@@ -245,7 +247,7 @@ export async function createFieldDatabase(adminUrl: string, options: FieldDataba
         );
         CREATE TABLE "ä".invoices (id serial PRIMARY KEY, tenant text NOT NULL, amount_cents bigint, paid boolean DEFAULT false);
         ALTER TABLE "ä".invoices ENABLE ROW LEVEL SECURITY;
-        ALTER TABLE "ä".invoices FORCE ROW LEVEL SECURITY;
+        ${options.forceRowSecurity === false ? '' : 'ALTER TABLE "ä".invoices FORCE ROW LEVEL SECURITY;'}
         CREATE POLICY invoices_tenant ON "ä".invoices USING (tenant = current_setting('app.tenant', true));
         CREATE POLICY invoices_owner_all ON "ä".invoices TO ${billing} USING (true) WITH CHECK (true);
         GRANT USAGE ON SCHEMA "ä" TO ${rd};
@@ -264,8 +266,9 @@ export async function createFieldDatabase(adminUrl: string, options: FieldDataba
       await db.query('RESET ROLE');
 
       // Owned by the superuser: a large object and a table, as happens when someone ran a fix by hand.
+      const [{ oid: superLo }] = (await db.query<{ oid: string }>(`SELECT lo_from_bytea(0, convert_to('superuser large object', 'UTF8'))::text AS oid`)).rows;
       await db.query(`
-        SELECT lo_from_bytea(0, convert_to('superuser large object', 'UTF8'));
+        GRANT SELECT ON LARGE OBJECT ${superLo} TO ${app};
         CREATE TABLE public.admin_notes (id int PRIMARY KEY, note text);
         INSERT INTO public.admin_notes VALUES (1, 'created by the superuser');
         GRANT SELECT ON public.admin_notes TO ${app};
