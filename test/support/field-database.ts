@@ -35,6 +35,8 @@ export interface FieldRoles {
   backupRo: LoginRole;
   /** As backupRo, plus BYPASSRLS (what the RLS case needs). */
   backupRoBypassRls: LoginRole;
+  /** An ETL login with BYPASSRLS and REPLICATION, a list-valued setting and a comment, granted SELECT on app.orders. */
+  etl: LoginRole;
 }
 
 export interface FieldDatabase {
@@ -85,11 +87,20 @@ export async function createFieldDatabase(adminUrl: string, options: FieldDataba
     auditors: `${prefix}_auditors`,
     backupRo: login(`${prefix}_backup_ro`),
     backupRoBypassRls: login(`${prefix}_backup_rls`),
+    etl: login(`${prefix}_etl`),
   };
-  const roleNames = [roles.appOwner.name, roles.billingOwner.name, roles.reader.name, roles.auditors, roles.backupRo.name, roles.backupRoBypassRls.name];
+  const roleNames = [
+    roles.appOwner.name,
+    roles.billingOwner.name,
+    roles.reader.name,
+    roles.auditors,
+    roles.backupRo.name,
+    roles.backupRoBypassRls.name,
+    roles.etl.name,
+  ];
   const id = pg.escapeIdentifier;
   const lit = pg.escapeLiteral;
-  const { appOwner, billingOwner, reader, backupRo, backupRoBypassRls } = roles;
+  const { appOwner, billingOwner, reader, backupRo, backupRoBypassRls, etl } = roles;
   const app = id(appOwner.name);
   const billing = id(billingOwner.name);
   const rd = id(reader.name);
@@ -104,6 +115,9 @@ export async function createFieldDatabase(adminUrl: string, options: FieldDataba
       CREATE ROLE ${id(backupRo.name)} LOGIN CREATEDB PASSWORD ${lit(backupRo.password)};
       CREATE ROLE ${id(backupRoBypassRls.name)} LOGIN CREATEDB BYPASSRLS PASSWORD ${lit(backupRoBypassRls.password)};
       GRANT pg_read_all_data TO ${id(backupRo.name)}, ${id(backupRoBypassRls.name)};
+      CREATE ROLE ${id(etl.name)} LOGIN BYPASSRLS REPLICATION PASSWORD ${lit(etl.password)};
+      ALTER ROLE ${id(etl.name)} SET search_path = "$user", app, "ä";
+      COMMENT ON ROLE ${id(etl.name)} IS 'nightly export; it''s "quoted"';
       -- app_owner (the migrations role) holds billing_owner's privileges too: "the owner" of the whole database.
       GRANT ${billing} TO ${app} WITH ADMIN OPTION;
       ALTER ROLE ${rd} SET statement_timeout = '5min';
@@ -198,6 +212,7 @@ export async function createFieldDatabase(adminUrl: string, options: FieldDataba
         GRANT SELECT ON app.customers, app.orders, app.open_orders TO ${rd};
         GRANT SELECT (id, name), UPDATE ("Kunde; Name") ON app.customers TO ${aud};
         GRANT INSERT, UPDATE ON app.orders TO ${billing};
+        GRANT SELECT ON app.orders TO ${id(etl.name)};
         GRANT USAGE ON SEQUENCE app.order_no TO ${billing};
         CREATE PUBLICATION ${id(`${prefix}_orders_pub`)} FOR TABLE app.orders;
 
@@ -329,4 +344,58 @@ export async function withClient<T>(url: string, use: (client: pg.Client) => Pro
   } finally {
     await client.end();
   }
+}
+
+/**
+ * What a restore must bring back, for comparing a copy with its source: every table's rows
+ * (count and md5 of the sorted rows, ONLY the table itself), every sequence's position, and
+ * every large object's content.
+ */
+export async function contentsOf(url: string): Promise<Record<string, string>> {
+  return withClient(url, async (db) => {
+    const out: Record<string, string> = {};
+    const tables = await db.query<{ t: string }>(`SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`);
+    for (const { t } of tables.rows) {
+      const r = await db.query<{ n: string; h: string }>(`SELECT count(*)::text AS n, md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) AS h FROM ONLY ${t} x`);
+      out[`table ${t}`] = `${r.rows[0].n} rows ${r.rows[0].h}`;
+    }
+    const sequences = await db.query<{ s: string; v: string }>(
+      `SELECT format('%I.%I', schemaname, sequencename) AS s, coalesce(last_value::text, 'unused') AS v FROM pg_sequences ORDER BY 1`,
+    );
+    for (const { s, v } of sequences.rows) out[`sequence ${s}`] = v;
+    const largeObjects = await db.query<{ o: string; h: string }>('SELECT oid::text AS o, md5(lo_get(oid)) AS h FROM pg_largeobject_metadata ORDER BY oid');
+    for (const { o, h } of largeObjects.rows) out[`large object ${o}`] = h;
+    return out;
+  });
+}
+
+/**
+ * Who owns what and who may do what: owners and ACLs of schemas, relations, columns,
+ * functions, types and large objects, default privileges, policy roles, publication owners.
+ * (Not the database's or extensions' owners: a plain dump carries neither.)
+ */
+export async function ownershipOf(url: string): Promise<Record<string, string>> {
+  return withClient(url, async (db) => {
+    const { rows } = await db.query<{ k: string; v: string }>(`
+      WITH user_schemas AS (SELECT oid, nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname !~ '^pg_')
+      SELECT 'schema ' || quote_ident(nspname) AS k, pg_get_userbyid(nspowner) || ' ' || coalesce(nspacl::text, '') AS v FROM pg_namespace WHERE oid IN (SELECT oid FROM user_schemas)
+      UNION ALL SELECT 'relation ' || c.oid::regclass::text, pg_get_userbyid(c.relowner) || ' ' || coalesce(c.relacl::text, '')
+        FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM user_schemas) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+      UNION ALL SELECT 'column ' || a.attrelid::regclass::text || '.' || quote_ident(a.attname), a.attacl::text
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid WHERE a.attacl IS NOT NULL AND c.relnamespace IN (SELECT oid FROM user_schemas)
+      UNION ALL SELECT 'function ' || p.oid::regprocedure::text, pg_get_userbyid(p.proowner) || ' ' || coalesce(p.proacl::text, '')
+        FROM pg_proc p WHERE p.pronamespace IN (SELECT oid FROM user_schemas) AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+      UNION ALL SELECT 'type ' || t.oid::regtype::text, pg_get_userbyid(t.typowner) || ' ' || coalesce(t.typacl::text, '')
+        FROM pg_type t WHERE t.typnamespace IN (SELECT oid FROM user_schemas) AND t.typrelid = 0 AND t.typcategory <> 'A'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
+      UNION ALL SELECT 'large object ' || oid::text, pg_get_userbyid(lomowner) || ' ' || coalesce(lomacl::text, '') FROM pg_largeobject_metadata
+      UNION ALL SELECT 'default privileges ' || pg_get_userbyid(defaclrole) || ' ' || coalesce(defaclnamespace::regnamespace::text, '-') || ' ' || defaclobjtype::text,
+        defaclacl::text FROM pg_default_acl
+      UNION ALL SELECT 'policy ' || polrelid::regclass::text || ' ' || quote_ident(polname),
+        array(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r) END FROM unnest(polroles) r ORDER BY 1)::text FROM pg_policy
+      UNION ALL SELECT 'publication ' || quote_ident(pubname), pg_get_userbyid(pubowner) FROM pg_publication
+      ORDER BY 1`);
+    return Object.fromEntries(rows.map((r) => [r.k, r.v]));
+  });
 }
