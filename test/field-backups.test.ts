@@ -281,6 +281,26 @@ describe('restoring onto a second cluster that has none of the roles', () => {
     expect(await contentsOf(target)).toEqual(await contentsOf(field.url));
     expect(query(bare.adminUrl, "SELECT rolbypassrls AND rolreplication AND NOT rolcanlogin FROM pg_roles WHERE rolname = 'fb_etl'")).toBe('t');
   });
+
+  it('the script survives role names and settings that need quoting, as the server reads them back', () => {
+    const base = { superuser: false, inherit: true, createRole: false, createDb: false, login: true, replication: false, bypassRls: false, connectionLimit: -1, validUntil: null, comment: null };
+    const weird: DatabaseRoles = {
+      database: 'x',
+      serverVersion: 150000,
+      roles: [
+        { ...base, name: 'fbx Dev Team', reasons: ['holds privileges'], settings: ['search_path="$user", "a,b", public', "application_name=it's; DROP ROLE x"] },
+        { ...base, name: 'fbx a"b $roles$', reasons: ['owns relations'], settings: [], comment: 'END $roles$; --' },
+      ],
+      memberships: [{ role: 'fbx a"b $roles$', member: 'fbx Dev Team', grantor: 'postgres', admin: true, inherit: null, set: null }],
+    };
+    const r = libpq('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1'], bare.adminUrl, renderRolesScript(weird));
+    expect(r.stderr).toContain('NOTICE:  roles created: fbx Dev Team, fbx a"b $roles$');
+    expect(query(bare.adminUrl, "SELECT rolconfig::text FROM pg_roles WHERE rolname = 'fbx Dev Team'")).toBe(
+      `{"search_path=\\"$user\\", \\"a,b\\", public","application_name=it's; DROP ROLE x"}`,
+    );
+    expect(query(bare.adminUrl, `SELECT pg_has_role('fbx Dev Team', 'fbx a"b $roles$', 'MEMBER')`)).toBe('t');
+    query(bare.adminUrl, 'DROP ROLE "fbx Dev Team", "fbx a""b $roles$"');
+  });
 });
 
 function quote(name: string): string {
