@@ -213,6 +213,7 @@ export async function createFieldDatabase(adminUrl: string, options: FieldDataba
         GRANT SELECT (id, name), UPDATE ("Kunde; Name") ON app.customers TO ${aud};
         GRANT INSERT, UPDATE ON app.orders TO ${billing};
         GRANT SELECT ON app.orders TO ${id(etl.name)};
+        GRANT SELECT ON app.tenant_doc TO ${rd} WITH GRANT OPTION;
         GRANT USAGE ON SEQUENCE app.order_no TO ${billing};
         CREATE PUBLICATION ${id(`${prefix}_orders_pub`)} FOR TABLE app.orders;
 
@@ -248,6 +249,9 @@ export async function createFieldDatabase(adminUrl: string, options: FieldDataba
         SELECT lo_from_bytea(0, convert_to(repeat('app_owner large object ', 2000), 'UTF8'));
       `);
       await db.query('RESET ROLE');
+
+      // A grant by a role that does not own the table: pg_dump writes it under SET SESSION AUTHORIZATION.
+      await db.query(`SET ROLE ${rd}; GRANT SELECT ON app.tenant_doc TO ${id(etl.name)}; RESET ROLE;`);
 
       // --- billing_owner's world, under schema "ä".
       await db.query(`SET ROLE ${billing}`);
