@@ -48,6 +48,8 @@ export interface DumpFilterOptions {
   onCopy?: (table: CopyTable) => void;
 }
 
+/** First words of the statements that may be skipped or are read whole (COPY, CREATE EXTENSION, SET standard_conforming_strings). */
+const WHOLE_STATEMENT_WORDS = new Set(['ALTER', 'GRANT', 'REVOKE', 'SET', 'RESET', 'SECURITY', 'COPY', 'CREATE']);
 /** Statements longer than this are never held whole: they are decided by their first words. */
 const MAX_HELD_STATEMENT = 1 << 20;
 const EXAMPLE_LENGTH = 120;
@@ -192,6 +194,15 @@ export class DumpFilter {
 
   private hold(end: number): void {
     if (end <= this.emitFrom) return;
+    if (this.startsWithPassingWord(end)) {
+      // SELECT pg_catalog.lowrite(…), INSERT, CREATE TABLE …: nothing to decide at the end, so no need to hold it.
+      this.decision = Decision.Pass;
+      for (const part of this.held) this.keepCopy(part);
+      this.held = [];
+      this.heldBytes = 0;
+      this.flushPass(end);
+      return;
+    }
     // Copied: the caller may reuse its buffer once write() returns.
     this.held.push(Buffer.from(this.data.subarray(this.emitFrom, end)));
     this.heldBytes += end - this.emitFrom;
@@ -501,6 +512,13 @@ export class DumpFilter {
       this.emitFrom = end;
       this.afterKept(statement);
     }
+  }
+
+  /** Does the statement held so far start with a word that rules out skipping it or reading it whole? */
+  private startsWithPassingWord(end: number): boolean {
+    const parts = [...this.held, this.data.subarray(this.emitFrom, Math.min(end, this.emitFrom + 32))];
+    const word = /^([A-Za-z]+)[^A-Za-z0-9_$]/.exec(Buffer.concat(parts).toString('latin1', 0, 32));
+    return word !== null && !WHOLE_STATEMENT_WORDS.has(word[1].toUpperCase());
   }
 
   /** A statement too long to hold: drop it if its first words say so, else let it flow. */
