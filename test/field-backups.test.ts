@@ -130,6 +130,21 @@ describe('backing up the field database as the roles people use', () => {
     expect(outcomes.backup_rls_lo).toEqual({ problem: undefined, dumped: true });
   });
 
+  it.each(
+    [['--inserts'], ['--quote-all-identifiers', '--use-set-session-authorization'], ['--column-inserts', '--rows-per-insert=100'], ['--create', '--clean', '--if-exists']].map(
+      (options) => [options.join(' '), options] as const,
+    ),
+  )('filtered pg_dump %s output has the statements of pg_dump --no-owner --no-privileges with the same options', (_name, options) => {
+    const full = libpq('pg_dump', ['--no-password', ...options], sourceAs('super'));
+    const reference = libpq('pg_dump', ['--no-password', '--no-owner', '--no-privileges', ...options], sourceAs('super'));
+    const filter = new DumpFilter();
+    const out: Buffer[] = [];
+    const bytes = Buffer.from(full.stdout);
+    for (let at = 0; at < bytes.length; at += 4093) filter.write(bytes.subarray(at, at + 4093), (b) => out.push(Buffer.from(b)));
+    filter.end((b) => out.push(Buffer.from(b)));
+    expect(statementLines(Buffer.concat(out).toString('utf8'))).toEqual(statementLines(reference.stdout));
+  });
+
   describe.each(['superuser', 'backup_rls_lo'])('the dump taken as %s', (label) => {
     let filtered: { sql: string; report: DumpFilterReport };
     beforeAll(() => {
@@ -150,13 +165,7 @@ describe('backing up the field database as the roles people use', () => {
       const reference = path.join(dir, `${label}.reference.sql`);
       const r = libpq('pg_dump', ['--no-password', '--no-owner', '--no-privileges', '-f', reference], sourceAs('super'));
       expect(r.status).toBe(0);
-      // Only comments and blank lines may differ (pg_dump writes "Owner: -", and \restrict keys are random).
-      const statements = (file: string) =>
-        fs
-          .readFileSync(file, 'utf8')
-          .split('\n')
-          .filter((line) => line !== '' && !line.startsWith('--') && !/^\\(un)?restrict /.test(line));
-      expect(statements(filtered.sql)).toEqual(statements(reference));
+      expect(statementLines(fs.readFileSync(filtered.sql, 'utf8'))).toEqual(statementLines(fs.readFileSync(reference, 'utf8')));
     });
 
     it('loads as backup_ro into a scratch database it creates, in one transaction, and every row, sequence and large object matches', async () => {
@@ -303,6 +312,11 @@ describe('restoring onto a second cluster that has none of the roles', () => {
     query(bare.adminUrl, 'DROP ROLE "fbx Dev Team", "fbx a""b $roles$"');
   });
 });
+
+/** Only comments and blank lines may differ (pg_dump writes "Owner: -", and \\restrict keys are random). */
+function statementLines(sql: string): string[] {
+  return sql.split('\n').filter((line) => line !== '' && !line.startsWith('--') && !/^\\(un)?restrict /.test(line));
+}
 
 function quote(name: string): string {
   return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
