@@ -134,6 +134,10 @@ export class DumpFilter {
     };
   }
 
+  /**
+   * Lexes one chunk; kept bytes go to `emit`, often as views of `chunk` itself (no copy), so
+   * the caller must not reuse `chunk` until they are consumed — as with any stream chunk.
+   */
   write(chunk: Buffer, emit: (chunk: Buffer) => void): void {
     if (chunk.length === 0) return;
     const data = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
