@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { DumpFilter, DumpFilterStream, parseCopyFromStdin, type DumpFilterOptions } from '../../src/postgres/dump-filter';
+import { DumpFilter, DumpFilterStream, type DumpFilterOptions } from '../../src/postgres/dump-filter';
+import { parseCopyFromStdin } from '../../src/postgres/sql-statement';
 
 /** A dump as pieces: kept text, and `drop(…)` for what the filter must leave out (with its newline). */
 const drop = (text: string) => ({ drop: text });
