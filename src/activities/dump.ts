@@ -87,12 +87,14 @@ function resolveTarget(config: WorkerConfig, environment: string): DatabaseTarge
   }
 }
 
+const CONNECTION_KINDS: string[] = ['connection-refused', 'connection-lost', 'unknown-host', 'authentication', 'ssl', 'server-terminated', 'missing-object'];
+
 /**
  * The counting session is the run's first connection: a database that cannot be reached is
  * said as such; anything else is the session's own problem (psql missing, no slot left, …).
  */
 function sessionFailure(err: unknown, target: DatabaseTarget): unknown {
-  if (err instanceof LibpqError && ['unreachable', 'authentication', 'invalid-connection', 'missing-object'].includes(err.kind)) {
+  if (err instanceof LibpqError && CONNECTION_KINDS.includes(err.kind)) {
     const message = `cannot connect to the database ${target.safeUri}: ${err.stderr || err.message}`;
     const type = `Database${err.kind.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase())}`;
     return err.retryable ? ApplicationFailure.retryable(message, type) : ApplicationFailure.nonRetryable(message, type);
@@ -103,7 +105,7 @@ function sessionFailure(err: unknown, target: DatabaseTarget): unknown {
 /** A full disk says which directory; everything else as the runner classified it. */
 function dumpFailure(err: unknown, backupDir: string): unknown {
   const failure = libpqActivityFailure(err);
-  if (failure instanceof ApplicationFailure && failure.type === 'PgDumpNoSpace') {
+  if (failure instanceof ApplicationFailure && failure.type === 'PgDumpDiskFull') {
     return ApplicationFailure.nonRetryable(`no space left on device in ${backupDir}: ${failure.message}`, failure.type);
   }
   return failure;

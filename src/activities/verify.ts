@@ -75,7 +75,7 @@ async function restoreInto(config: WorkerConfig, scratch: DatabaseTarget, file: 
     await load.done.catch(() => undefined);
     throwIfCancelled();
     if (corrupt) throw ApplicationFailure.nonRetryable(`verification failed: the backup file is corrupt or truncated: ${corrupt.message}`, 'BackupCorrupt');
-    if (err instanceof LibpqError && err.kind !== 'unreachable' && err.kind !== 'resource') {
+    if (err instanceof LibpqError && !err.retryable) {
       throw ApplicationFailure.nonRetryable(`verification failed: restoring the backup failed: ${err.stderr || err.message}`, 'RestoreFailed');
     }
     throw libpqActivityFailure(err, 'verification failed: ');

@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { hasTopLevelComma, isName, parseCopyFromStdin, sqlTokens, type CopyTable } from './sql-statement';
+import { hasTopLevelComma, isName, parseCopyFromStdin, sqlTokens, type CopyTable, type Token } from './sql-statement';
+import { missingRoles, rolesNamedIn } from './statement-roles';
 
 export type { CopyTable } from './sql-statement';
 
@@ -21,12 +22,26 @@ export type { CopyTable } from './sql-statement';
  * and a target without the label provider fails loudly on them instead of losing them
  * silently (pg_restore's separate --no-security-labels is `securityLabels: 'drop'`).
  */
-export type SkippedKind = 'owner' | 'large-object-owner' | 'grant' | 'revoke' | 'default-privileges' | 'session-authorization' | 'security-label';
+export type SkippedKind =
+  | 'owner'
+  | 'large-object-owner'
+  | 'grant'
+  | 'revoke'
+  | 'default-privileges'
+  | 'session-authorization'
+  | 'security-label'
+  | 'publication'
+  | 'subscription'
+  | 'event-trigger'
+  | 'extension-comment'
+  | 'missing-role';
 
 export interface DumpFilterReport {
   skipped: Record<SkippedKind, number>;
   /** The first few skipped statements, whitespace collapsed and shortened. */
   examples: string[];
+  /** Every statement left out because it names a role the target lacks (see `existingRoles`), with those roles. */
+  namingMissingRoles: Array<{ statement: string; roles: string[] }>;
   /** Every table whose `COPY … FROM stdin` passed, in dump order. */
   copyTables: CopyTable[];
   /** Extension names of every `CREATE EXTENSION` that passed, in dump order. */
@@ -34,16 +49,44 @@ export interface DumpFilterReport {
 }
 
 export interface DumpFilterOptions {
+  /** 'drop' (default) skips `ALTER … OWNER TO` and `SET SESSION AUTHORIZATION`, as pg_restore --no-owner does. */
+  ownership?: 'keep' | 'drop';
+  /** 'drop' (default) skips GRANT, REVOKE and ALTER DEFAULT PRIVILEGES, as pg_restore --no-privileges does. */
+  privileges?: 'keep' | 'drop';
   /** 'keep' (default) passes SECURITY LABEL statements, 'drop' skips them. */
   securityLabels?: 'keep' | 'drop';
+  /**
+   * 'drop' skips what only a superuser may create and what carries no rows: publications,
+   * subscriptions, event triggers (with their comments and labels), and comments on
+   * extensions (an extension a scratch database got from template1 belongs to someone else).
+   * For verification only; 'keep' by default.
+   */
+  superuserObjects?: 'keep' | 'drop';
+  /**
+   * The roles that exist where the dump is loaded. When given, a kept GRANT, REVOKE, ALTER
+   * DEFAULT PRIVILEGES or permissive CREATE POLICY that names any other role is skipped
+   * ('missing-role'), since it would fail; a RESTRICTIVE policy naming one stops the filter
+   * with a DumpFilterRefusal, since leaving it out would widen access.
+   */
+  existingRoles?: ReadonlySet<string>;
   /** How many skipped statements the report quotes (default 5). */
   maxExamples?: number;
   /** Called for each COPY … FROM stdin as it passes, before its data. */
   onCopy?: (table: CopyTable) => void;
 }
 
+/** The filter will not leave this statement out, and loading it would fail: the load must stop. */
+export class DumpFilterRefusal extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DumpFilterRefusal';
+  }
+}
+
 /** First words of the statements that may be skipped or are read whole (COPY, CREATE EXTENSION, SET standard_conforming_strings). */
 const WHOLE_STATEMENT_WORDS = new Set(['ALTER', 'GRANT', 'REVOKE', 'SET', 'RESET', 'SECURITY', 'COPY', 'CREATE']);
+/** COMMENT statements are held too when comments on superuser objects and extensions are skipped. */
+const WHOLE_STATEMENT_WORDS_WITH_COMMENTS = new Set([...WHOLE_STATEMENT_WORDS, 'COMMENT']);
 /** Statements longer than this are never held whole: they are decided by their first words. */
 const MAX_HELD_STATEMENT = 1 << 20;
 const EXAMPLE_LENGTH = 120;
@@ -99,12 +142,30 @@ export class DumpFilter {
   /** In COPY data: -1 mid-line, 0 at a line start, 1 after `\`, 2 after `\.`, 3 after `\.\r`. */
   private terminatorMatch = -1;
   private readonly report: DumpFilterReport = {
-    skipped: { owner: 0, 'large-object-owner': 0, grant: 0, revoke: 0, 'default-privileges': 0, 'session-authorization': 0, 'security-label': 0 },
+    skipped: {
+      owner: 0,
+      'large-object-owner': 0,
+      grant: 0,
+      revoke: 0,
+      'default-privileges': 0,
+      'session-authorization': 0,
+      'security-label': 0,
+      publication: 0,
+      subscription: 0,
+      'event-trigger': 0,
+      'extension-comment': 0,
+      'missing-role': 0,
+    },
     examples: [],
+    namingMissingRoles: [],
     copyTables: [],
     extensions: [],
   };
   private readonly dropSecurityLabels: boolean;
+  private readonly dropOwnership: boolean;
+  private readonly dropPrivileges: boolean;
+  private readonly dropSuperuserObjects: boolean;
+  private readonly wholeStatementWords: ReadonlySet<string>;
   private readonly maxExamples: number;
 
   // Per write(): the buffer being lexed, and where its not yet emitted (nor held) part starts.
@@ -116,6 +177,10 @@ export class DumpFilter {
 
   constructor(private readonly options: DumpFilterOptions = {}) {
     this.dropSecurityLabels = options.securityLabels === 'drop';
+    this.dropOwnership = options.ownership !== 'keep';
+    this.dropPrivileges = options.privileges !== 'keep';
+    this.dropSuperuserObjects = options.superuserObjects === 'drop';
+    this.wholeStatementWords = this.dropSuperuserObjects ? WHOLE_STATEMENT_WORDS_WITH_COMMENTS : WHOLE_STATEMENT_WORDS;
     this.maxExamples = options.maxExamples ?? 5;
   }
 
@@ -123,6 +188,7 @@ export class DumpFilter {
     return {
       skipped: { ...this.report.skipped },
       examples: [...this.report.examples],
+      namingMissingRoles: this.report.namingMissingRoles.map((m) => ({ ...m, roles: [...m.roles] })),
       copyTables: [...this.report.copyTables],
       extensions: [...this.report.extensions],
     };
@@ -516,13 +582,13 @@ export class DumpFilter {
   private startsWithPassingWord(end: number): boolean {
     const parts = [...this.held, this.data.subarray(this.emitFrom, Math.min(end, this.emitFrom + 32))];
     const word = /^([A-Za-z]+)[^A-Za-z0-9_$]/.exec(Buffer.concat(parts).toString('latin1', 0, 32));
-    return word !== null && !WHOLE_STATEMENT_WORDS.has(word[1].toUpperCase());
+    return word !== null && !this.wholeStatementWords.has(word[1].toUpperCase());
   }
 
   /** A statement too long to hold: drop it if its first words say so, else let it flow. */
   private decideLongStatement(): void {
     const head = Buffer.concat(this.held).subarray(0, HEAD_BYTES);
-    const kind = headKind(head.toString('utf8'));
+    const kind = this.headKind(head.toString('utf8'));
     if (kind) {
       this.decision = Decision.Drop;
       this.skip(kind, head);
@@ -536,17 +602,73 @@ export class DumpFilter {
 
   private classify(statement: Buffer): SkippedKind | undefined {
     const head = statement.toString('utf8', 0, Math.min(statement.length, HEAD_BYTES));
-    const kind = headKind(head);
-    if (kind || !/^\s*(?:ALTER|SECURITY)\b/i.test(head)) return kind;
+    const kind = this.headKind(head);
+    if (kind) return kind;
+    if (!/^\s*(?:ALTER|SECURITY|GRANT|REVOKE|CREATE\s+POLICY|COMMENT)\b/i.test(head)) return undefined;
     const tokens = sqlTokens(statement.toString('utf8'));
     const word = (k: number) => (tokens[k]?.kind === 'word' ? tokens[k].value : '');
-    if (word(0) === 'security' && word(1) === 'label') return this.dropSecurityLabels ? 'security-label' : undefined;
+    if (word(0) === 'security' && word(1) === 'label') {
+      if (this.dropSecurityLabels) return 'security-label';
+      const on = tokens.findIndex((t) => t.kind === 'word' && t.value === 'on');
+      return on > 0 ? this.superuserObjectKind(word(on + 1), word(on + 2)) : undefined;
+    }
+    if (word(0) === 'comment' && word(1) === 'on') {
+      if (this.dropSuperuserObjects && word(2) === 'extension') return 'extension-comment';
+      return this.superuserObjectKind(word(2), word(3));
+    }
     const n = tokens.length - (tokens.at(-1)?.text === ';' ? 1 : 0);
     // ALTER <object> OWNER TO <role>, one action only: never drop an ALTER that also does something else.
     if (word(0) === 'alter' && n >= 4 && word(n - 3) === 'owner' && word(n - 2) === 'to' && isName(tokens[n - 1]) && !hasTopLevelComma(tokens)) {
-      return word(1) === 'large' && word(2) === 'object' ? 'large-object-owner' : 'owner';
+      if (this.dropOwnership) return word(1) === 'large' && word(2) === 'object' ? 'large-object-owner' : 'owner';
     }
+    if (word(0) === 'create' || word(0) === 'alter') {
+      const superuserObject = this.superuserObjectKind(word(1), word(2));
+      if (superuserObject) return superuserObject;
+    }
+    return this.missingRoleKind(tokens, statement);
+  }
+
+  /** Kinds decided by the first words alone (so also for statements too long to hold). */
+  private headKind(text: string): SkippedKind | undefined {
+    const head = /^\s*([A-Za-z]+)(?:\s+([A-Za-z]+))?(?:\s+([A-Za-z]+))?/.exec(text);
+    if (!head) return undefined;
+    const [w1, w2, w3] = [head[1], head[2], head[3]].map((w) => w?.toUpperCase());
+    if (this.dropPrivileges) {
+      if (w1 === 'GRANT') return 'grant';
+      if (w1 === 'REVOKE') return 'revoke';
+      if (w1 === 'ALTER' && w2 === 'DEFAULT' && w3 === 'PRIVILEGES') return 'default-privileges';
+    }
+    if (this.dropOwnership && (w1 === 'SET' || w1 === 'RESET') && w2 === 'SESSION' && w3 === 'AUTHORIZATION') return 'session-authorization';
+    if (w1 === 'CREATE' || w1 === 'ALTER') return this.superuserObjectKind(w2?.toLowerCase() ?? '', w3?.toLowerCase() ?? '');
     return undefined;
+  }
+
+  /** PUBLICATION, SUBSCRIPTION, EVENT TRIGGER, when those are skipped. */
+  private superuserObjectKind(first: string, second: string): SkippedKind | undefined {
+    if (!this.dropSuperuserObjects) return undefined;
+    if (first === 'publication') return 'publication';
+    if (first === 'subscription') return 'subscription';
+    if (first === 'event' && second === 'trigger') return 'event-trigger';
+    return undefined;
+  }
+
+  /** A kept privilege statement or policy that names a role the target lacks: skipped, or refused when leaving it out would widen access. */
+  private missingRoleKind(tokens: Token[], statement: Buffer): SkippedKind | undefined {
+    const existing = this.options.existingRoles;
+    if (!existing) return undefined;
+    const named = rolesNamedIn(tokens);
+    if (!named) return undefined;
+    const missing = missingRoles(named, (role) => existing.has(role));
+    if (!missing.length) return undefined;
+    const text = flatten(statement, 4 * EXAMPLE_LENGTH);
+    if (named.restrictive) {
+      throw new DumpFilterRefusal(
+        `a RESTRICTIVE policy names ${missing.length === 1 ? 'a role' : 'roles'} the target lacks (${missing.join(', ')}): leaving it out would widen access, ` +
+          `so the restore stops here: create the roles first (--create-roles) — ${text}`,
+      );
+    }
+    this.report.namingMissingRoles.push({ statement: text, roles: missing });
+    return 'missing-role';
   }
 
   private afterKept(statement: Buffer): void {
@@ -571,23 +693,14 @@ export class DumpFilter {
 
   private skip(kind: SkippedKind, statement: Buffer): void {
     this.report.skipped[kind]++;
-    if (this.report.examples.length < this.maxExamples) {
-      const flat = statement.toString('utf8', 0, Math.min(statement.length, 4 * EXAMPLE_LENGTH)).replace(/\s+/g, ' ').trim();
-      this.report.examples.push(flat.length > EXAMPLE_LENGTH ? `${flat.slice(0, EXAMPLE_LENGTH - 1)}…` : flat);
-    }
+    if (this.report.examples.length < this.maxExamples) this.report.examples.push(flatten(statement, EXAMPLE_LENGTH));
   }
 }
 
-/** Kinds decided by the first words alone (so also for statements too long to hold). */
-function headKind(text: string): SkippedKind | undefined {
-  const head = /^\s*([A-Za-z]+)(?:\s+([A-Za-z]+))?(?:\s+([A-Za-z]+))?/.exec(text);
-  if (!head) return undefined;
-  const [w1, w2, w3] = [head[1], head[2], head[3]].map((w) => w?.toUpperCase());
-  if (w1 === 'GRANT') return 'grant';
-  if (w1 === 'REVOKE') return 'revoke';
-  if (w1 === 'ALTER' && w2 === 'DEFAULT' && w3 === 'PRIVILEGES') return 'default-privileges';
-  if ((w1 === 'SET' || w1 === 'RESET') && w2 === 'SESSION' && w3 === 'AUTHORIZATION') return 'session-authorization';
-  return undefined;
+/** The statement on one line, shortened to `max` characters. */
+function flatten(statement: Buffer, max: number): string {
+  const flat = statement.toString('utf8', 0, Math.min(statement.length, 4 * max)).replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 // Identifier characters as in the server's lexer: letters, digits, _, $, and every byte >= 0x80.

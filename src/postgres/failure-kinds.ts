@@ -58,6 +58,8 @@ interface Rule {
 }
 
 const quoteName = (name: string | undefined) => (name ? `"${name}"` : 'the role');
+/** The role inside a statement to run: a placeholder when it is not known. */
+const roleInStatement = (name: string | undefined) => (name ? `"${name.replace(/"/g, '""')}"` : '<role>');
 
 /**
  * First match wins, so specific rules come before general ones (an SSL EOF is a lost
@@ -70,7 +72,7 @@ const RULES: Rule[] = [
     pattern: /query would be affected by row-level security policy for table "([^"]+)"/,
     hint: (m, c) =>
       `table "${m[1]}" has row-level security and ${quoteName(c.role)} would see only some of its rows: ` +
-      `ALTER ROLE ${quoteName(c.role)} BYPASSRLS (as a superuser), or back up as the table's owner`,
+      `ALTER ROLE ${roleInStatement(c.role)} BYPASSRLS (as a superuser), or back up as the table's owner`,
   },
   {
     kind: 'extension-not-permitted',
@@ -145,7 +147,7 @@ const RULES: Rule[] = [
     retryable: false,
     pattern: /canceling statement due to statement timeout|terminating connection due to (?:idle-in-transaction|transaction) timeout/,
     hint: (_m, c) =>
-      `a server-side timeout ended the session, and would again: ALTER ROLE ${quoteName(c.role)} SET statement_timeout = 0 (idle_in_transaction_session_timeout too)`,
+      `a server-side timeout ended the session, and would again: ALTER ROLE ${roleInStatement(c.role)} SET statement_timeout = 0 (idle_in_transaction_session_timeout too)`,
   },
   {
     kind: 'could-not-fork',

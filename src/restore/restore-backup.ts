@@ -108,7 +108,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
 /** A libpq failure in words for the person restoring; anything else as it is. */
 function targetFailure(err: unknown, target: DatabaseTarget): unknown {
   if (!(err instanceof LibpqError)) return err;
-  if (err.kind === 'unreachable' || err.kind === 'authentication' || err.kind === 'invalid-connection') {
+  if (['connection-refused', 'connection-lost', 'unknown-host', 'authentication', 'ssl', 'server-terminated'].includes(err.kind)) {
     return new RestoreError(`cannot reach the target database ${target.safeUri}: ${err.stderr || err.message}`);
   }
   return new RestoreError(err.message);

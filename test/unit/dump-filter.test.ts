@@ -60,6 +60,21 @@ const PIECES: Piece[] = [
 const INPUT = Buffer.from(PIECES.map((p) => (typeof p === 'string' ? p : p.drop)).join(''));
 const EXPECTED = PIECES.filter((p): p is string => typeof p === 'string').join('');
 
+const NONE_SKIPPED = {
+  owner: 0,
+  'large-object-owner': 0,
+  grant: 0,
+  revoke: 0,
+  'default-privileges': 0,
+  'session-authorization': 0,
+  'security-label': 0,
+  publication: 0,
+  subscription: 0,
+  'event-trigger': 0,
+  'extension-comment': 0,
+  'missing-role': 0,
+};
+
 function filterChunks(chunks: Buffer[], options?: DumpFilterOptions) {
   const filter = new DumpFilter(options);
   const out: Buffer[] = [];
@@ -84,13 +99,13 @@ describe('dump filter', () => {
     const { output, report } = filterChunks([INPUT]);
     expect(output).toBe(EXPECTED);
     expect(report.skipped).toEqual({
+      ...NONE_SKIPPED,
       owner: 3,
       'large-object-owner': 1,
       grant: 4,
       revoke: 2,
       'default-privileges': 1,
       'session-authorization': 2,
-      'security-label': 0,
     });
     expect(report.examples).toEqual([
       'SET SESSION AUTHORIZATION app_owner;',
@@ -160,6 +175,71 @@ describe('dump filter', () => {
     expect(report.skipped.grant).toBe(1);
     expect(report.examples[0]).toMatch(/^GRANT SELECT ON TABLE t TO r{10}, "y+…$/);
     expect(report.examples[0].length).toBe(120);
+  });
+
+  it('drops only ownership (--no-owner) or only privileges (--no-privileges) when asked', () => {
+    const noOwner = filterChunks([INPUT], { privileges: 'keep' });
+    expect(noOwner.report.skipped).toEqual({ ...NONE_SKIPPED, owner: 3, 'large-object-owner': 1, 'session-authorization': 2 });
+    expect(noOwner.output).toContain('GRANT SELECT ON LARGE OBJECT 16400 TO reader;\n');
+    expect(noOwner.output).not.toContain('OWNER TO billing_owner;');
+    const noPrivileges = filterChunks([INPUT], { ownership: 'keep' });
+    expect(noPrivileges.report.skipped).toEqual({ ...NONE_SKIPPED, grant: 4, revoke: 2, 'default-privileges': 1 });
+    expect(noPrivileges.output).toContain('ALTER LARGE OBJECT 16400 OWNER TO app_owner;\nCOPY');
+    expect(noPrivileges.output).toContain('SET SESSION AUTHORIZATION app_owner;\n');
+    expect(filterChunks([INPUT], { ownership: 'keep', privileges: 'keep' }).output).toBe(INPUT.toString('utf8'));
+  });
+
+  it('for verification, skips publications, subscriptions, event triggers and comments on extensions, and nothing like them', () => {
+    const dump = [
+      "CREATE PUBLICATION orders_pub WITH (publish = 'insert, update, delete, truncate');\n",
+      'ALTER PUBLICATION orders_pub OWNER TO app_owner;\n',
+      'ALTER PUBLICATION orders_pub ADD TABLE ONLY app.orders;\n',
+      "COMMENT ON PUBLICATION orders_pub IS 'to the warehouse';\n",
+      "CREATE SUBSCRIPTION s CONNECTION 'host=x' PUBLICATION p WITH (connect = false, slot_name = 's');\n",
+      'CREATE EVENT TRIGGER log_ddl ON ddl_command_end\n   EXECUTE FUNCTION public.log_ddl();\n',
+      "COMMENT ON EVENT TRIGGER log_ddl IS 'audit';\n",
+      "COMMENT ON EXTENSION hstore IS 'data type for storing sets of (key, value) pairs';\n",
+    ].join('');
+    const kept = [
+      'CREATE FUNCTION public.log_ddl() RETURNS event_trigger\n    LANGUAGE plpgsql\n    AS $$ BEGIN NULL; END $$;\n',
+      "COMMENT ON TABLE public.publication IS 'CREATE PUBLICATION x;';\n",
+      'CREATE TABLE public.subscription (id int);\n',
+    ].join('');
+    const { output, report } = filterChunks([Buffer.from(kept + dump)], { superuserObjects: 'drop' });
+    expect(output).toBe(kept);
+    expect(report.skipped).toEqual({ ...NONE_SKIPPED, publication: 4, subscription: 1, 'event-trigger': 2, 'extension-comment': 1 });
+    expect(filterChunks([Buffer.from(kept + dump)]).output).toBe(kept + dump.replace('ALTER PUBLICATION orders_pub OWNER TO app_owner;\n', ''));
+  });
+
+  it('given the roles that exist, skips the privileges and permissive policies that name others, says which, and stops at a restrictive one', () => {
+    const dump = [
+      'GRANT SELECT ON TABLE app.orders TO reader;\n',
+      'GRANT SELECT ON TABLE app.orders TO "Gone Role", reader;\n',
+      'GRANT SELECT(id, "to") ON TABLE app.customers TO auditors;\n',
+      'REVOKE ALL ON SCHEMA public FROM PUBLIC;\n',
+      'REVOKE ALL ON TABLE app.orders FROM gone;\n',
+      'ALTER DEFAULT PRIVILEGES FOR ROLE gone IN SCHEMA app GRANT SELECT ON TABLES TO reader;\n',
+      'ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA app GRANT SELECT ON TABLES TO reader;\n',
+      "CREATE POLICY tenant ON app.doc USING ((tenant = current_setting('app.tenant'::text, true)));\n",
+      "CREATE POLICY reader_sees ON app.doc FOR SELECT TO reader, gone USING ((tenant = 'public'::text));\n",
+      "CREATE POLICY to_public ON app.doc TO PUBLIC WITH CHECK (true);\n",
+      'GRANT ALL ON TABLE app.orders TO reader WITH GRANT OPTION GRANTED BY gone;\n',
+    ];
+    const existing = new Set(['reader', 'auditors', 'app_owner']);
+    const { output, report } = filterChunks([Buffer.from(dump.join(''))], { ownership: 'drop', privileges: 'keep', existingRoles: existing });
+    expect(output).toBe([dump[0], dump[2], dump[3], dump[6], dump[7], dump[9]].join(''));
+    expect(report.skipped).toEqual({ ...NONE_SKIPPED, 'missing-role': 5 });
+    expect(report.namingMissingRoles).toEqual([
+      { statement: 'GRANT SELECT ON TABLE app.orders TO "Gone Role", reader;', roles: ['Gone Role'] },
+      { statement: 'REVOKE ALL ON TABLE app.orders FROM gone;', roles: ['gone'] },
+      { statement: 'ALTER DEFAULT PRIVILEGES FOR ROLE gone IN SCHEMA app GRANT SELECT ON TABLES TO reader;', roles: ['gone'] },
+      { statement: "CREATE POLICY reader_sees ON app.doc FOR SELECT TO reader, gone USING ((tenant = 'public'::text));", roles: ['gone'] },
+      { statement: 'GRANT ALL ON TABLE app.orders TO reader WITH GRANT OPTION GRANTED BY gone;', roles: ['gone'] },
+    ]);
+    const restrictive = 'CREATE POLICY only_acme ON app.doc AS RESTRICTIVE TO gone USING ((tenant = \'acme\'::text));\n';
+    expect(() => filterChunks([Buffer.from(restrictive)], { existingRoles: existing, privileges: 'keep' })).toThrow(
+      /^a RESTRICTIVE policy names a role the target lacks \(gone\): leaving it out would widen access, so the restore stops here: create the roles first \(--create-roles\) — CREATE POLICY only_acme/,
+    );
   });
 
   it('works as a Transform in a pipeline', async () => {
