@@ -123,17 +123,24 @@ describe('backing up the field database as the roles people use', () => {
     );
     // pg_read_all_data bypasses neither row-level security nor large-object permissions.
     expect(outcomes.backup_ro).toMatchObject({ dumped: false, kind: 'row-level-security', retryable: false });
-    expect(outcomes.backup_ro.problem).toMatch(/^row-level security applies to fb_backup_ro on 2 tables app\.tenant_doc, "ä"\.invoices \(FORCE\).*ALTER ROLE fb_backup_ro BYPASSRLS/);
+    expect(outcomes.backup_ro.problem).toMatch(
+      /^row-level security applies to fb_backup_ro on 2 tables app\.tenant_doc, "ä"\.invoices \(FORCE\).*ALTER ROLE fb_backup_ro BYPASSRLS/,
+    );
     expect(outcomes.backup_ro.problem).toContain('fb_backup_ro may not read 4 large objects');
     expect(outcomes.backup_rls).toMatchObject({ dumped: false, kind: 'permission-denied', retryable: false });
-    expect(outcomes.backup_rls.problem).toMatch(/^fb_backup_rls may not read 4 large objects \(owned by fb_app_owner, fb_billing_owner, postgres; .*ALTER ROLE fb_backup_rls SET lo_compat_privileges = on/);
+    expect(outcomes.backup_rls.problem).toMatch(
+      /^fb_backup_rls may not read 4 large objects \(owned by fb_app_owner, fb_billing_owner, postgres; .*ALTER ROLE fb_backup_rls SET lo_compat_privileges = on/,
+    );
     expect(outcomes.backup_rls_lo).toEqual({ problem: undefined, dumped: true });
   });
 
   it.each(
-    [['--inserts'], ['--quote-all-identifiers', '--use-set-session-authorization'], ['--column-inserts', '--rows-per-insert=100'], ['--create', '--clean', '--if-exists']].map(
-      (options) => [options.join(' '), options] as const,
-    ),
+    [
+      ['--inserts'],
+      ['--quote-all-identifiers', '--use-set-session-authorization'],
+      ['--column-inserts', '--rows-per-insert=100'],
+      ['--create', '--clean', '--if-exists'],
+    ].map((options) => [options.join(' '), options] as const),
   )('filtered pg_dump %s output has the statements of pg_dump --no-owner --no-privileges with the same options', (_name, options) => {
     const full = libpq('pg_dump', ['--no-password', ...options], sourceAs('super'));
     const reference = libpq('pg_dump', ['--no-password', '--no-owner', '--no-privileges', ...options], sourceAs('super'));
@@ -185,7 +192,10 @@ describe('backing up the field database as the roles people use', () => {
       expect(query(target, 'SELECT count(*) FROM "ä".invoices')).toBe('0');
 
       // The COPY tags psql prints pair, in order, with the tables the filter saw: row counts without a second scan.
-      const tags = load.stdout.split('\n').filter((l) => /^COPY \d+$/.test(l)).map((l) => Number(l.slice(5)));
+      const tags = load.stdout
+        .split('\n')
+        .filter((l) => /^COPY \d+$/.test(l))
+        .map((l) => Number(l.slice(5)));
       const copied = Object.fromEntries(filtered.report.copyTables.map((t, k) => [`${quote(t.schema!)}.${quote(t.name)}`, tags[k]]));
       expect(tags).toHaveLength(filtered.report.copyTables.length);
       expect(copied).toEqual(field.rowCounts);
@@ -260,7 +270,9 @@ describe('restoring onto a second cluster that has none of the roles', () => {
     const first = libpq('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', path.join(dir, 'roles.sql')], restorerUrl('postgres'));
     expect(first.status).toBe(0);
     expect(first.stderr).toContain('NOTICE:  roles created: fb_app_owner, fb_auditors, fb_billing_owner, fb_etl');
-    expect(first.stderr).toContain('WARNING:  role fb_etl created without REPLICATION: must be superuser to alter replication roles or change replication attribute');
+    expect(first.stderr).toContain(
+      'WARNING:  role fb_etl created without REPLICATION: must be superuser to alter replication roles or change replication attribute',
+    );
     expect(first.stderr).toContain('WARNING:  role fb_etl created without BYPASSRLS: must be superuser to change bypassrls attribute');
     const state = query(
       bare.adminUrl,
@@ -293,12 +305,28 @@ describe('restoring onto a second cluster that has none of the roles', () => {
   });
 
   it('the script survives role names and settings that need quoting, as the server reads them back', () => {
-    const base = { superuser: false, inherit: true, createRole: false, createDb: false, login: true, replication: false, bypassRls: false, connectionLimit: -1, validUntil: null, comment: null };
+    const base = {
+      superuser: false,
+      inherit: true,
+      createRole: false,
+      createDb: false,
+      login: true,
+      replication: false,
+      bypassRls: false,
+      connectionLimit: -1,
+      validUntil: null,
+      comment: null,
+    };
     const weird: DatabaseRoles = {
       database: 'x',
       serverVersion: 150000,
       roles: [
-        { ...base, name: 'fbx Dev Team', reasons: ['holds privileges'], settings: ['search_path="$user", "a,b", public', "application_name=it's; DROP ROLE x"] },
+        {
+          ...base,
+          name: 'fbx Dev Team',
+          reasons: ['holds privileges'],
+          settings: ['search_path="$user", "a,b", public', "application_name=it's; DROP ROLE x"],
+        },
         { ...base, name: 'fbx a"b $roles$', reasons: ['owns relations'], settings: [], comment: 'END $roles$; --' },
       ],
       memberships: [{ role: 'fbx a"b $roles$', member: 'fbx Dev Team', grantor: 'postgres', admin: true, inherit: null, set: null }],

@@ -10,7 +10,7 @@ import type { RowCounts } from '../postgres/row-counts';
 import { SnapshotSession } from '../postgres/snapshot-session';
 import { libpqActivityFailure } from './libpq-failure';
 import { announceDump, runKey } from './live-dumps';
-import { checkFreeSpace } from './preflight';
+import { checkAccess, checkFreeSpace } from './preflight';
 import { throwIfCancelled, withHeartbeats } from './progress';
 
 /**
@@ -23,6 +23,7 @@ export function makeDump(config: WorkerConfig) {
     const signal = Context.current().cancellationSignal;
     await ensureBackupDir(config.backupDir);
     await checkFreeSpace(config, target);
+    await checkAccess(config, target);
     const { baseName, sqlPath, partPath, handle } = await claimBackupName(
       config.backupDir,
       `${fileSafeName(target.database)}_${input.environment}_${input.timestamp}`,
@@ -58,7 +59,7 @@ export function makeDump(config: WorkerConfig) {
           throw dumpFailure(err, config.backupDir);
         }),
       );
-      const rowCounts = await sourceRowCounts(session, counting);
+      const { rowCounts, largeObjects } = (await sourceRowCounts(session, counting)) ?? {};
       const bytes = (await handle.stat()).size;
       await handle.sync();
       await handle.close();
@@ -66,7 +67,7 @@ export function makeDump(config: WorkerConfig) {
       published = true;
       announced?.complete();
       log.info('pg_dump finished', { file: path.basename(sqlPath), bytes });
-      return { database: target.database, baseName, sqlPath, bytes, rowCounts };
+      return { database: target.database, baseName, sqlPath, bytes, rowCounts, largeObjects };
     } finally {
       session?.kill();
       if (!published) {
@@ -112,13 +113,17 @@ function dumpFailure(err: unknown, backupDir: string): unknown {
 }
 
 /** The counts taken in the dump's snapshot; the session must have worked if pg_dump did. */
-async function sourceRowCounts(session: SnapshotSession | undefined, counting: Promise<RowCounts> | undefined): Promise<RowCounts | undefined> {
+async function sourceRowCounts(
+  session: SnapshotSession | undefined,
+  counting: Promise<RowCounts> | undefined,
+): Promise<{ rowCounts: RowCounts; largeObjects: number } | undefined> {
   if (!session) return undefined;
   try {
     if (!counting) throw new Error('no snapshot was exported');
-    const counts = await counting;
+    const rowCounts = await counting;
+    const largeObjects = await session.largeObjectCount();
     await session.close();
-    return counts;
+    return { rowCounts, largeObjects };
   } catch (err) {
     throw ApplicationFailure.retryable(`could not count rows in the dump's snapshot for verification: ${(err as Error).message}`, 'SnapshotSessionFailed');
   }

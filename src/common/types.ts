@@ -49,6 +49,8 @@ export interface DumpOutput {
   bytes: number;
   /** `schema.table` → rows, counted in the snapshot pg_dump used (when verification is on). */
   rowCounts?: Record<string, number>;
+  /** Large objects in that snapshot (when verification is on). */
+  largeObjects?: number;
 }
 
 /** A finished dump, or the dump this run is writing right now (followed as it grows). */
@@ -73,12 +75,18 @@ export interface VerifyInput {
   environment: string;
   path: string;
   rowCounts: Record<string, number>;
+  /** Large objects in the dump's snapshot; absent in runs from before they were counted. */
+  largeObjects?: number;
 }
 
 export interface VerifyOutput {
   verified: true;
   tables: number;
   rows: number;
+  /** Large objects restored (when the source had any), equal to the source's. */
+  largeObjects?: number;
+  /** What the scratch database did not get because only a superuser may create it and it holds no rows, e.g. `1 publication statement`. */
+  skipped?: string[];
 }
 
 export interface PruneInput {

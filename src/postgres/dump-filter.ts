@@ -500,8 +500,7 @@ export class DumpFilter {
     }
     this.identifierCount++;
     const ids = this.identifiers;
-    const createsRoutine =
-      ids[0] === 'c' && (ids[1] === 'f' || ids[1] === 'p' || (ids[1] === 'o' && ids[2] === 'r' && (ids[3] === 'f' || ids[3] === 'p')));
+    const createsRoutine = ids[0] === 'c' && (ids[1] === 'f' || ids[1] === 'p' || (ids[1] === 'o' && ids[2] === 'r' && (ids[3] === 'f' || ids[3] === 'p')));
     if (createsRoutine && this.parenDepth === 0) {
       if (word === 'begin') this.beginDepth++;
       else if (word === 'case' && this.beginDepth >= 1) this.beginDepth++;
@@ -699,7 +698,10 @@ export class DumpFilter {
 
 /** The statement on one line, shortened to `max` characters. */
 function flatten(statement: Buffer, max: number): string {
-  const flat = statement.toString('utf8', 0, Math.min(statement.length, 4 * max)).replace(/\s+/g, ' ').trim();
+  const flat = statement
+    .toString('utf8', 0, Math.min(statement.length, 4 * max))
+    .replace(/\s+/g, ' ')
+    .trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 

@@ -106,7 +106,7 @@ const RULES: Rule[] = [
     pattern:
       /password authentication failed for user "([^"]*)"|no password supplied|no pg_hba\.conf entry for host|(?:Peer|Ident|GSSAPI|SSPI|LDAP|RADIUS|certificate) authentication failed|role "([^"]*)" is not permitted to log in|pg_hba\.conf rejects connection|password has expired|FATAL:\s+role "([^"]*)" does not exist/,
     hint: (m) =>
-      `the server refused the login${m[1] ?? m[2] ?? m[3] ? ` of "${m[1] ?? m[2] ?? m[3]}"` : ''}: check the user and password in the database URL, pg_hba.conf, and that the role may log in`,
+      `the server refused the login${(m[1] ?? m[2] ?? m[3]) ? ` of "${m[1] ?? m[2] ?? m[3]}"` : ''}: check the user and password in the database URL, pg_hba.conf, and that the role may log in`,
   },
   {
     kind: 'ssl',
@@ -121,25 +121,27 @@ const RULES: Rule[] = [
     retryable: true,
     pattern:
       /terminating connection due to administrator command|canceling statement due to user request|the database system is (?:shutting down|starting up|in recovery mode|not yet accepting connections|not accepting connections)|terminating connection due to (?:unexpected postmaster exit|crash of another server process)/,
-    hint: () => 'the server ended the session (shutdown, restart, crash recovery, or an administrator\'s pg_terminate_backend): another attempt follows',
+    hint: () => "the server ended the session (shutdown, restart, crash recovery, or an administrator's pg_terminate_backend): another attempt follows",
   },
   {
     kind: 'too-many-connections',
     retryable: true,
     pattern: /sorry, too many clients already|remaining connection slots are reserved|too many connections for (?:role|database) "[^"]*"/,
-    hint: () => 'the server had no free connection slot (max_connections, or the role\'s or database\'s CONNECTION LIMIT): another attempt follows',
+    hint: () => "the server had no free connection slot (max_connections, or the role's or database's CONNECTION LIMIT): another attempt follows",
   },
   {
     kind: 'recovery-conflict',
     retryable: true,
     pattern: /(?:canceling statement|terminating connection) due to conflict with recovery/,
-    hint: () => 'the standby cancelled the dump to replay WAL: another attempt follows; set max_standby_streaming_delay or hot_standby_feedback on the standby if it recurs',
+    hint: () =>
+      'the standby cancelled the dump to replay WAL: another attempt follows; set max_standby_streaming_delay or hot_standby_feedback on the standby if it recurs',
   },
   {
     // pg_dump --lock-wait-timeout works through statement_timeout on its LOCK TABLE.
     kind: 'lock-timeout',
     retryable: true,
-    pattern: /canceling statement due to lock timeout|canceling statement due to statement timeout\s*\n[^\n]*Query was: LOCK TABLE|could not obtain lock on|deadlock detected/,
+    pattern:
+      /canceling statement due to lock timeout|canceling statement due to statement timeout\s*\n[^\n]*Query was: LOCK TABLE|could not obtain lock on|deadlock detected/,
     hint: () => 'another session held a lock the backup needed (e.g. a long ALTER TABLE): another attempt follows',
   },
   {
@@ -185,7 +187,7 @@ const RULES: Rule[] = [
     kind: 'disk-full',
     retryable: false,
     pattern: /No space left on device|Disk quota exceeded|could not extend file/,
-    hint: () => 'a disk is full (the backup directory, or the server\'s for a restore): free space or prune old backups',
+    hint: () => "a disk is full (the backup directory, or the server's for a restore): free space or prune old backups",
   },
   {
     kind: 'serialization-failure',
@@ -196,7 +198,8 @@ const RULES: Rule[] = [
   {
     kind: 'permission-denied',
     retryable: false,
-    pattern: /permission denied (?:for|to) [^\n]*|must be (?:owner|member) of [^\n]*|must be superuser[^\n]*|must have admin option[^\n]*|only superusers? [^\n]*/,
+    pattern:
+      /permission denied (?:for|to) [^\n]*|must be (?:owner|member) of [^\n]*|must be superuser[^\n]*|must have admin option[^\n]*|only superusers? [^\n]*/,
     hint: (m, c) =>
       `${quoteName(c.role)} lacks a privilege (${m[0].trim().replace(/\.$/, '')}): a backup role needs pg_read_all_data (and read access to large objects); ` +
       `a restore as another role needs ownership and privileges skipped, or the roles created first`,
@@ -232,7 +235,10 @@ export function classifyFailure(stderr: string, context: FailureContext = {}): F
     kind: 'unknown',
     retryable: false,
     hint: `${c.program} failed${context.exitCode != null ? ` (exit code ${context.exitCode})` : context.signal ? ` (${context.signal})` : ''}: see the message`,
-    line: stderr.trim().split('\n').find((l) => /error|FATAL|ERROR/.test(l)),
+    line: stderr
+      .trim()
+      .split('\n')
+      .find((l) => /error|FATAL|ERROR/.test(l)),
   };
 }
 

@@ -217,7 +217,9 @@ export function renderRolesScript(doc: DatabaseRoles): string {
   comment('Run it again at will: it only creates what is missing.');
   const skippedMemberships = doc.memberships.filter((m) => !isPredefined(m.role) && !(names.has(m.role) && names.has(m.member)));
   for (const m of skippedMemberships) {
-    comment(`Not carried: membership of ${quoteIdent(m.member)} in ${quoteIdent(m.role)} (${names.has(m.role) ? m.member : m.role} is not used by this database).`);
+    comment(
+      `Not carried: membership of ${quoteIdent(m.member)} in ${quoteIdent(m.role)} (${names.has(m.role) ? m.member : m.role} is not used by this database).`,
+    );
   }
   if (!roles.length) {
     comment('This database needs no roles beyond predefined ones.');
@@ -263,7 +265,13 @@ export function renderRolesScript(doc: DatabaseRoles): string {
     // ADMIN OPTION is the spelling every version accepts; INHERIT/SET options need 16+.
     const withClause = options.length === 1 && m.admin ? ' WITH ADMIN OPTION' : options.length ? ` WITH ${options.join(', ')}` : '';
     body.push(`  IF ${quoteLiteral(m.member)} = ANY (created) OR ${quoteLiteral(m.role)} = ANY (created) THEN`);
-    body.push(...guarded(`GRANT ${quoteIdent(m.role)} TO ${quoteIdent(m.member)}${withClause}`, `could not make % a member of ${m.role.replace(/[%'\\]/g, '')}: %`, quoteLiteral(m.member)).map((l) => `  ${l}`));
+    body.push(
+      ...guarded(
+        `GRANT ${quoteIdent(m.role)} TO ${quoteIdent(m.member)}${withClause}`,
+        `could not make % a member of ${m.role.replace(/[%'\\]/g, '')}: %`,
+        quoteLiteral(m.member),
+      ).map((l) => `  ${l}`),
+    );
     body.push('  END IF;');
   }
 
@@ -311,7 +319,7 @@ function splitGucList(value: string): string[] {
     if (value[i] === '"') {
       i++;
       while (i < value.length) {
-        if (value[i] === '"' && value[i + 1] === '"') (item += '"'), (i += 2);
+        if (value[i] === '"' && value[i + 1] === '"') ((item += '"'), (i += 2));
         else if (value[i] === '"') {
           i++;
           break;
@@ -350,11 +358,84 @@ export function quoteLiteral(value: string): string {
 
 // Words that must be quoted as role names (reserved, or unreserved but special in role position).
 const RESERVED = new Set([
-  'all', 'analyse', 'analyze', 'and', 'any', 'array', 'as', 'asc', 'asymmetric', 'both', 'case', 'cast', 'check', 'collate', 'column',
-  'constraint', 'create', 'current_catalog', 'current_date', 'current_role', 'current_time', 'current_timestamp', 'current_user',
-  'default', 'deferrable', 'desc', 'distinct', 'do', 'else', 'end', 'except', 'false', 'fetch', 'for', 'foreign', 'from', 'grant',
-  'group', 'having', 'in', 'initially', 'intersect', 'into', 'lateral', 'leading', 'limit', 'localtime', 'localtimestamp', 'none',
-  'not', 'null', 'offset', 'on', 'only', 'or', 'order', 'placing', 'primary', 'public', 'references', 'returning', 'select',
-  'session_user', 'some', 'symmetric', 'system_user', 'table', 'then', 'to', 'trailing', 'true', 'union', 'unique', 'user', 'using',
-  'variadic', 'when', 'where', 'window', 'with',
+  'all',
+  'analyse',
+  'analyze',
+  'and',
+  'any',
+  'array',
+  'as',
+  'asc',
+  'asymmetric',
+  'both',
+  'case',
+  'cast',
+  'check',
+  'collate',
+  'column',
+  'constraint',
+  'create',
+  'current_catalog',
+  'current_date',
+  'current_role',
+  'current_time',
+  'current_timestamp',
+  'current_user',
+  'default',
+  'deferrable',
+  'desc',
+  'distinct',
+  'do',
+  'else',
+  'end',
+  'except',
+  'false',
+  'fetch',
+  'for',
+  'foreign',
+  'from',
+  'grant',
+  'group',
+  'having',
+  'in',
+  'initially',
+  'intersect',
+  'into',
+  'lateral',
+  'leading',
+  'limit',
+  'localtime',
+  'localtimestamp',
+  'none',
+  'not',
+  'null',
+  'offset',
+  'on',
+  'only',
+  'or',
+  'order',
+  'placing',
+  'primary',
+  'public',
+  'references',
+  'returning',
+  'select',
+  'session_user',
+  'some',
+  'symmetric',
+  'system_user',
+  'table',
+  'then',
+  'to',
+  'trailing',
+  'true',
+  'union',
+  'unique',
+  'user',
+  'using',
+  'variadic',
+  'when',
+  'where',
+  'window',
+  'with',
 ]);

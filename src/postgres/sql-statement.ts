@@ -132,3 +132,14 @@ export function parseCopyFromStdin(text: string): CopyTable | undefined {
     .join('');
   return { ...(schema ? { schema: schema.value } : {}), name: name.value, written };
 }
+
+/** `schema.table` as `format('%I.%I')` writes it (see row-counts), read back into its stored parts. */
+export function tableKey(qualified: string): string {
+  const names = sqlTokens(qualified).filter((t) => t.kind === 'word' || t.kind === 'quoted');
+  return names.map((t) => t.value).join('\u0000');
+}
+
+/** The key of a COPY's table, comparable with `tableKey` of a source count. */
+export function copyTableKey(table: CopyTable): string {
+  return `${table.schema ?? ''}\u0000${table.name}`;
+}

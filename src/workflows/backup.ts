@@ -102,7 +102,7 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
     ? await dumpWhileCompressing(files, onHost, dumpInput)
     : await dumpThenCompress(files, onHost, dumpInput);
   const verification = settings.verify
-    ? await onHost(() => files.verify({ environment, path: compressed.path, rowCounts: dumped.rowCounts ?? {} }))
+    ? await onHost(() => files.verify({ environment, path: compressed.path, rowCounts: dumped.rowCounts ?? {}, largeObjects: dumped.largeObjects }))
     : undefined;
   // Encrypt only after verification: the worker holds public keys only, so it could not restore an .age file.
   const final = settings.encrypt ? await onHost(() => files.encrypt({ path: compressed.path })) : compressed;

@@ -291,8 +291,12 @@ export async function createFieldDatabase(adminUrl: string, options: FieldDataba
         CREATE TABLE public.admin_notes (id int PRIMARY KEY, note text);
         INSERT INTO public.admin_notes VALUES (1, 'created by the superuser');
         GRANT SELECT ON public.admin_notes TO ${app};
-        ${options.eventTrigger ? `CREATE FUNCTION public.log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN NULL; END $$;
-        CREATE EVENT TRIGGER ${id(`${prefix}_log_ddl`)} ON ddl_command_end EXECUTE FUNCTION public.log_ddl();` : ''}
+        ${
+          options.eventTrigger
+            ? `CREATE FUNCTION public.log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN NULL; END $$;
+        CREATE EVENT TRIGGER ${id(`${prefix}_log_ddl`)} ON ddl_command_end EXECUTE FUNCTION public.log_ddl();`
+            : ''
+        }
         ANALYZE;
       `);
     });
@@ -323,12 +327,14 @@ export async function createFieldDatabase(adminUrl: string, options: FieldDataba
 /** Drops `database`, every database owned by `roles` (scratch leftovers), what they own elsewhere, then the roles. */
 export async function dropFieldDatabase(adminUrl: string, database: string, roles: string[]): Promise<void> {
   await withClient(adminUrl, async (admin) => {
-    const owned = await admin.query<{ datname: string }>(
-      'SELECT datname FROM pg_database WHERE datname = $1 OR pg_get_userbyid(datdba) = ANY($2::text[])',
-      [database, roles],
-    );
+    const owned = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = $1 OR pg_get_userbyid(datdba) = ANY($2::text[])', [
+      database,
+      roles,
+    ]);
     for (const { datname } of owned.rows) await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)} WITH (FORCE)`);
-    const existing = (await admin.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])', [roles])).rows.map((r) => r.rolname);
+    const existing = (await admin.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])', [roles])).rows.map(
+      (r) => r.rolname,
+    );
     if (!existing.length) return;
     // Grants and objects in other databases would block DROP ROLE: clean each database the roles touch.
     const databases = (await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datallowconn')).rows.map((r) => r.datname);
@@ -358,10 +364,14 @@ export async function withClient<T>(url: string, use: (client: pg.Client) => Pro
 export async function contentsOf(url: string): Promise<Record<string, string>> {
   return withClient(url, async (db) => {
     const out: Record<string, string> = {};
-    const tables = await db.query<{ t: string }>(`SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    const tables = await db.query<{
+      t: string;
+    }>(`SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`);
     for (const { t } of tables.rows) {
-      const r = await db.query<{ n: string; h: string }>(`SELECT count(*)::text AS n, md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) AS h FROM ONLY ${t} x`);
+      const r = await db.query<{ n: string; h: string }>(
+        `SELECT count(*)::text AS n, md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) AS h FROM ONLY ${t} x`,
+      );
       out[`table ${t}`] = `${r.rows[0].n} rows ${r.rows[0].h}`;
     }
     const sequences = await db.query<{ s: string; v: string }>(

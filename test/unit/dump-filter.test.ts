@@ -27,7 +27,7 @@ const PIECES: Piece[] = [
   'ALTER SEQUENCE public.s OWNED BY public.t.id;\n',
   // Not only a change of owner: kept, so a missing role fails loudly instead of losing the column.
   'ALTER TABLE public.t ADD COLUMN extra int, OWNER TO someone;\n',
-  "ALTER TABLE public.t RENAME TO \"x OWNER TO y\";\n",
+  'ALTER TABLE public.t RENAME TO "x OWNER TO y";\n',
   'CREATE FUNCTION public.f() RETURNS text LANGUAGE plpgsql AS $fn$\nBEGIN\n  -- GRANT; \' "\n  RETURN $$;GRANT$$ || $q$ $fn $q$;\nEND\n$fn$;\n\n',
   drop('ALTER FUNCTION public.f() OWNER TO app_owner;\n'),
   'CREATE FUNCTION public.g(a integer) RETURNS integer\n    LANGUAGE sql\n    BEGIN ATOMIC\n SELECT CASE WHEN (a > 0) THEN 1 ELSE 0 END AS "case";\n SELECT 2;\nEND;\n',
@@ -35,12 +35,12 @@ const PIECES: Piece[] = [
   drop('GRANT ALL ON FUNCTION public.g(a integer) TO reader;\n'),
   '/* a block /* nested; GRANT */ comment; */\n',
   'CREATE RULE r AS\n    ON INSERT TO public.t DO INSTEAD ( INSERT INTO public.u (a) VALUES (new.a);\n DELETE FROM public.v WHERE (v.a = new.a);\n);\n',
-  'CREATE VIEW public.v2 AS\n SELECT $1x, 1.5e3 AS n, B\'101\' AS b, X\'ff\' AS x, U&"d\\0061t\\+000061" AS u, U&\'\\0041\' AS s, "end" FROM public.t;\n',
-  'SELECT pg_catalog.lo_create(\'16400\');\n',
+  "CREATE VIEW public.v2 AS\n SELECT $1x, 1.5e3 AS n, B'101' AS b, X'ff' AS x, U&\"d\\0061t\\+000061\" AS u, U&'\\0041' AS s, \"end\" FROM public.t;\n",
+  "SELECT pg_catalog.lo_create('16400');\n",
   drop('ALTER LARGE OBJECT 16400 OWNER TO app_owner;\n'),
   // COPY data: lines that look like statements, quotes, comments and markers, never touched.
   'COPY "ä"."Bestellungen 2025" ("Nr", "a;\nGRANT x TO y;", "Betrag (€)") FROM stdin;\n',
-  "1\tGRANT ALL ON t TO x;\t1.00\n2\tALTER TABLE t OWNER TO x;\t2\n3\t'unterminated\t\\N\n4\t\"\t$$\n5\t/* open\t--\n6\t\\\\.\t\\.x\n7\tSET SESSION AUTHORIZATION x;\t\\r\\n\n\\.\n\n",
+  '1\tGRANT ALL ON t TO x;\t1.00\n2\tALTER TABLE t OWNER TO x;\t2\n3\t\'unterminated\t\\N\n4\t"\t$$\n5\t/* open\t--\n6\t\\\\.\t\\.x\n7\tSET SESSION AUTHORIZATION x;\t\\r\\n\n\\.\n\n',
   'COPY public.empty (a) FROM stdin;\n\\.\n',
   'COPY public.crlf (a) FROM stdin;\nrow\r\n\\.\r\n',
   drop('GRANT SELECT ON TABLE "ä"."Bestellungen 2025" TO reader;\n'),
@@ -91,7 +91,7 @@ function splitAt(input: Buffer, cuts: number[]): Buffer[] {
 /** A small deterministic PRNG, so a failing split can be reproduced. */
 function random(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 describe('dump filter', () => {
@@ -152,7 +152,13 @@ describe('dump filter', () => {
   });
 
   it('passes bytes that are not valid UTF-8 inside COPY data and strings unchanged', () => {
-    const bytes = Buffer.concat([Buffer.from('COPY t (a) FROM stdin;\n'), Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x0a]), Buffer.from("\\.\nCOMMENT ON TABLE t IS '"), Buffer.from([0xe2, 0x82]), Buffer.from("';\n")]);
+    const bytes = Buffer.concat([
+      Buffer.from('COPY t (a) FROM stdin;\n'),
+      Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x0a]),
+      Buffer.from("\\.\nCOMMENT ON TABLE t IS '"),
+      Buffer.from([0xe2, 0x82]),
+      Buffer.from("';\n"),
+    ]);
     const out: Buffer[] = [];
     const filter = new DumpFilter();
     for (let k = 0; k < bytes.length; k++) filter.write(bytes.subarray(k, k + 1), (b) => out.push(Buffer.from(b)));
@@ -169,7 +175,10 @@ describe('dump filter', () => {
   it('lets statements too long to hold flow through, and still drops a long GRANT by its first words', () => {
     const big = 'x'.repeat(3 << 20);
     const dump = `COMMENT ON TABLE t IS '${big}';\nGRANT SELECT ON TABLE t TO ${'r'.repeat(10)}, "${'y'.repeat(2 << 20)}";\nSELECT 1;\n`;
-    const chunks = splitAt(Buffer.from(dump), Array.from({ length: 200 }, (_, k) => k * 40_000));
+    const chunks = splitAt(
+      Buffer.from(dump),
+      Array.from({ length: 200 }, (_, k) => k * 40_000),
+    );
     const { output, report } = filterChunks(chunks);
     expect(output).toBe(`COMMENT ON TABLE t IS '${big}';\nSELECT 1;\n`);
     expect(report.skipped.grant).toBe(1);
@@ -222,7 +231,7 @@ describe('dump filter', () => {
       'ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA app GRANT SELECT ON TABLES TO reader;\n',
       "CREATE POLICY tenant ON app.doc USING ((tenant = current_setting('app.tenant'::text, true)));\n",
       "CREATE POLICY reader_sees ON app.doc FOR SELECT TO reader, gone USING ((tenant = 'public'::text));\n",
-      "CREATE POLICY to_public ON app.doc TO PUBLIC WITH CHECK (true);\n",
+      'CREATE POLICY to_public ON app.doc TO PUBLIC WITH CHECK (true);\n',
       'GRANT ALL ON TABLE app.orders TO reader WITH GRANT OPTION GRANTED BY gone;\n',
     ];
     const existing = new Set(['reader', 'auditors', 'app_owner']);
@@ -236,7 +245,7 @@ describe('dump filter', () => {
       { statement: "CREATE POLICY reader_sees ON app.doc FOR SELECT TO reader, gone USING ((tenant = 'public'::text));", roles: ['gone'] },
       { statement: 'GRANT ALL ON TABLE app.orders TO reader WITH GRANT OPTION GRANTED BY gone;', roles: ['gone'] },
     ]);
-    const restrictive = 'CREATE POLICY only_acme ON app.doc AS RESTRICTIVE TO gone USING ((tenant = \'acme\'::text));\n';
+    const restrictive = "CREATE POLICY only_acme ON app.doc AS RESTRICTIVE TO gone USING ((tenant = 'acme'::text));\n";
     expect(() => filterChunks([Buffer.from(restrictive)], { existingRoles: existing, privileges: 'keep' })).toThrow(
       /^a RESTRICTIVE policy names a role the target lacks \(gone\): leaving it out would widen access, so the restore stops here: create the roles first \(--create-roles\) — CREATE POLICY only_acme/,
     );
@@ -264,7 +273,7 @@ describe('dump filter', () => {
     expect(parseCopyFromStdin('COPY public.orders (id, note) FROM stdin;')).toEqual({ schema: 'public', name: 'orders', written: 'public.orders' });
     expect(parseCopyFromStdin('COPY "we""ird"."a.b" ("x)", y) FROM stdin;')).toEqual({ schema: 'we"ird', name: 'a.b', written: '"we""ird"."a.b"' });
     expect(parseCopyFromStdin('COPY Mixed FROM STDIN;')).toEqual({ name: 'mixed', written: 'Mixed' });
-    expect(parseCopyFromStdin("COPY t TO stdout;")).toBeUndefined();
+    expect(parseCopyFromStdin('COPY t TO stdout;')).toBeUndefined();
     expect(parseCopyFromStdin("COPY t FROM '/tmp/file';")).toBeUndefined();
   });
 });

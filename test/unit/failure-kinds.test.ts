@@ -27,12 +27,7 @@ const CASES: Array<[string, string, FailureKind, boolean]> = [
     'permission-denied',
     false,
   ],
-  [
-    'provoked: psql loading an unfiltered dump as a role outside the owner role',
-    'ERROR:  must be member of role "f1_app_owner"',
-    'permission-denied',
-    false,
-  ],
+  ['provoked: psql loading an unfiltered dump as a role outside the owner role', 'ERROR:  must be member of role "f1_app_owner"', 'permission-denied', false],
   ['provoked: CREATE DATABASE without CREATEDB', 'ERROR:  permission denied to create database', 'permission-denied', false],
   [
     'provoked: an untrusted extension as a non-superuser',
@@ -82,12 +77,7 @@ const CASES: Array<[string, string, FailureKind, boolean]> = [
     'authentication',
     false,
   ],
-  [
-    'provoked: unknown host',
-    'pg_dump: error: could not translate host name "nohost.invalid" to address: Name or service not known',
-    'unknown-host',
-    false,
-  ],
+  ['provoked: unknown host', 'pg_dump: error: could not translate host name "nohost.invalid" to address: Name or service not known', 'unknown-host', false],
   [
     'libpq: DNS down (EAI_AGAIN), which passes',
     'pg_dump: error: could not translate host name "db.internal" to address: Temporary failure in name resolution',
@@ -113,7 +103,12 @@ const CASES: Array<[string, string, FailureKind, boolean]> = [
     'too-many-connections',
     true,
   ],
-  ['server source: max_connections', 'psql: error: connection to server at "db", port 5432 failed: FATAL:  sorry, too many clients already', 'too-many-connections', true],
+  [
+    'server source: max_connections',
+    'psql: error: connection to server at "db", port 5432 failed: FATAL:  sorry, too many clients already',
+    'too-many-connections',
+    true,
+  ],
   [
     'server source (15): reserved slots',
     'pg_dump: error: connection to server on socket "/run/postgresql/.s.PGSQL.5432" failed: FATAL:  remaining connection slots are reserved for non-replication superuser connections',
@@ -132,7 +127,12 @@ const CASES: Array<[string, string, FailureKind, boolean]> = [
     'server-terminated',
     true,
   ],
-  ['server source: shutdown', 'pg_dump: error: connection to server at "db", port 5432 failed: FATAL:  the database system is shutting down', 'server-terminated', true],
+  [
+    'server source: shutdown',
+    'pg_dump: error: connection to server at "db", port 5432 failed: FATAL:  the database system is shutting down',
+    'server-terminated',
+    true,
+  ],
   [
     'libpq: the server went away',
     'pg_dump: error: query failed: server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.',
@@ -191,7 +191,12 @@ const CASES: Array<[string, string, FailureKind, boolean]> = [
     'recovery-conflict',
     true,
   ],
-  ['provoked: a connection URL naming no database that exists', 'pg_dump: error: connection to server at "127.0.0.1", port 40895 failed: FATAL:  database "nosuchdb" does not exist', 'missing-object', false],
+  [
+    'provoked: a connection URL naming no database that exists',
+    'pg_dump: error: connection to server at "127.0.0.1", port 40895 failed: FATAL:  database "nosuchdb" does not exist',
+    'missing-object',
+    false,
+  ],
   ['provoked: pg_dump -t of a table that is not there', 'pg_dump: error: no matching tables were found', 'missing-object', false],
   ['provoked: a policy naming a role the target lacks', 'psql:<stdin>:2270: ERROR:  role "f1_reader" does not exist', 'missing-object', false],
 ];
@@ -214,7 +219,9 @@ describe('failure kinds', () => {
   });
 
   it('reads both versions in a version mismatch, however the server names its build', () => {
-    expect(classifyFailure(CASES[8][1]).hint).toMatch(/^pg_dump 15\.18 \(Debian 15\.18-0\+deb12u1\) is older than the server \(16\.2 \(Debian 16\.2-1\.pgdg120\+2\)\): /);
+    expect(classifyFailure(CASES[8][1]).hint).toMatch(
+      /^pg_dump 15\.18 \(Debian 15\.18-0\+deb12u1\) is older than the server \(16\.2 \(Debian 16\.2-1\.pgdg120\+2\)\): /,
+    );
   });
 
   it('treats a wordless SIGKILL as the OOM killer, a missing program as permanent, and anything unknown as not retryable', () => {

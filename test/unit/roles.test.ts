@@ -18,7 +18,12 @@ const role = (name: string, extra: Partial<NeededRole> = {}): NeededRole => ({
   ...extra,
 });
 
-const doc = (roles: NeededRole[], memberships: DatabaseRoles['memberships'] = []): DatabaseRoles => ({ database: 'shop', serverVersion: 160004, roles, memberships });
+const doc = (roles: NeededRole[], memberships: DatabaseRoles['memberships'] = []): DatabaseRoles => ({
+  database: 'shop',
+  serverVersion: 160004,
+  roles,
+  memberships,
+});
 
 describe('roles script', () => {
   it('writes role settings as pg_dumpall does: list settings element by element, others as one literal', () => {
@@ -33,8 +38,10 @@ describe('roles script', () => {
   });
 
   it('creates every role NOLOGIN, gives privileged attributes one at a time so a refusal is a warning, and never mentions a password outside the comment', () => {
-    const script = renderRolesScript(doc([role('app', { login: true, createDb: true, bypassRls: true, connectionLimit: 5, validUntil: 'infinity', comment: "it's" })]));
-    expect(script).toContain('    CREATE ROLE app NOLOGIN INHERIT CONNECTION LIMIT 5 VALID UNTIL \'infinity\';');
+    const script = renderRolesScript(
+      doc([role('app', { login: true, createDb: true, bypassRls: true, connectionLimit: 5, validUntil: 'infinity', comment: "it's" })]),
+    );
+    expect(script).toContain("    CREATE ROLE app NOLOGIN INHERIT CONNECTION LIMIT 5 VALID UNTIL 'infinity';");
     expect(script).toContain("      EXECUTE 'ALTER ROLE app CREATEDB';");
     expect(script).toContain("      EXECUTE 'ALTER ROLE app BYPASSRLS';");
     expect(script).toContain("      RAISE WARNING 'role % created without BYPASSRLS: %', 'app', SQLERRM;");
@@ -55,7 +62,9 @@ describe('roles script', () => {
         ],
       ),
     );
-    expect(script).toContain(`  IF 'app' = ANY (created) OR 'billing' = ANY (created) THEN\n      BEGIN\n        EXECUTE 'GRANT billing TO app WITH ADMIN OPTION';`);
+    expect(script).toContain(
+      `  IF 'app' = ANY (created) OR 'billing' = ANY (created) THEN\n      BEGIN\n        EXECUTE 'GRANT billing TO app WITH ADMIN OPTION';`,
+    );
     expect(script).toContain(`EXECUTE 'GRANT app TO "Dev Team" WITH INHERIT FALSE, SET FALSE';`);
     expect(script).toContain(`EXECUTE 'GRANT pg_read_all_data TO billing';`);
     expect(script).toContain('-- Not carried: membership of app in hr (hr is not used by this database).');
