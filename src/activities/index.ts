@@ -9,6 +9,7 @@ import { makeVerify } from './verify';
 import { makePrune } from './prune';
 import { createCopyActivities } from './copy';
 import { makeEncrypt } from './encrypt';
+import { makeSaveRoles } from './roles';
 import { heartbeating } from './progress';
 
 /** Steps that touch the backup file: served on this host's own task queue only. Each heartbeats for its whole life. */
@@ -19,6 +20,7 @@ export function createFileActivities(config: WorkerConfig) {
     verify: makeVerify(config),
     encrypt: config.encryption ? makeEncrypt(config.encryption) : encryptionNotConfigured,
     stat,
+    saveRoles: makeSaveRoles(config),
     ...createCopyActivities(config.copies, { secrets: config.secrets }),
     prune: makePrune(config),
   };

@@ -107,8 +107,15 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
   // Encrypt only after verification: the worker holds public keys only, so it could not restore an .age file.
   const final = settings.encrypt ? await onHost(() => files.encrypt({ path: compressed.path })) : compressed;
   const stats = await onHost(() => files.stat({ path: final.path }));
+  // The roles the database needs travel with it (no passwords): read now, beside the backup.
+  const roles = settings.rolesSidecar ? await onHost(() => files.saveRoles({ environment, path: final.path })) : undefined;
   const copyInput = { path: final.path, checksumPath: stats.checksumPath, sha256: stats.sha256 };
-  const copies = await copyEverywhere(settings.copyTargets.map((target) => [target, onHost(() => files[target](copyInput))] as const));
+  const copyTo = async (target: (typeof settings.copyTargets)[number]) => {
+    const copy = await onHost(() => files[target](copyInput));
+    if (roles) await onHost(() => files[target]({ path: roles.path, checksumPath: roles.checksumPath, sha256: roles.sha256 }));
+    return copy;
+  };
+  const copies = await copyEverywhere(settings.copyTargets.map((target) => [target, copyTo(target)] as const));
   // Only reached when every step above succeeded: a failed run never prunes.
   const pruned = settings.prune ? await onHost(() => files.prune({ environment, database: dumped.database, keep: final.fileName })) : undefined;
   return {
@@ -119,6 +126,7 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
     size: humanSize(stats.sizeBytes),
     sha256: stats.sha256,
     checksumPath: stats.checksumPath,
+    ...(roles ? { roles: { path: roles.path, fileName: roles.fileName, sha256: roles.sha256, checksumPath: roles.checksumPath } } : {}),
     verification,
     copies,
     pruned,
