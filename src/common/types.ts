@@ -87,7 +87,7 @@ export interface VerifyOutput {
   rows: number;
   /** Large objects restored (when the source had any), equal to the source's. */
   largeObjects?: number;
-  /** What the scratch database did not get because only a superuser may create it and it holds no rows, e.g. `1 publication statement`. */
+  /** Objects the scratch database did not get because only a superuser may create them and they hold no rows, e.g. `publication orders_pub`. */
   skipped?: string[];
 }
 

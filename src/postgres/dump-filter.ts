@@ -40,6 +40,8 @@ export interface DumpFilterReport {
   skipped: Record<SkippedKind, number>;
   /** The first few skipped statements, whitespace collapsed and shortened. */
   examples: string[];
+  /** Objects left out with `superuserObjects: 'drop'`, e.g. `publication orders_pub`, `event trigger log_ddl`. */
+  superuserObjects: string[];
   /** Every statement left out because it names a role the target lacks (see `existingRoles`), with those roles. */
   namingMissingRoles: Array<{ statement: string; roles: string[] }>;
   /** Every table whose `COPY … FROM stdin` passed, in dump order. */
@@ -157,6 +159,7 @@ export class DumpFilter {
       'missing-role': 0,
     },
     examples: [],
+    superuserObjects: [],
     namingMissingRoles: [],
     copyTables: [],
     extensions: [],
@@ -188,6 +191,7 @@ export class DumpFilter {
     return {
       skipped: { ...this.report.skipped },
       examples: [...this.report.examples],
+      superuserObjects: [...this.report.superuserObjects],
       namingMissingRoles: this.report.namingMissingRoles.map((m) => ({ ...m, roles: [...m.roles] })),
       copyTables: [...this.report.copyTables],
       extensions: [...this.report.extensions],
@@ -602,6 +606,7 @@ export class DumpFilter {
   private classify(statement: Buffer): SkippedKind | undefined {
     const head = statement.toString('utf8', 0, Math.min(statement.length, HEAD_BYTES));
     const kind = this.headKind(head);
+    if (kind === 'publication' || kind === 'subscription' || kind === 'event-trigger') this.nameSuperuserObject(kind, statement);
     if (kind) return kind;
     if (!/^\s*(?:ALTER|SECURITY|GRANT|REVOKE|CREATE\s+POLICY|COMMENT)\b/i.test(head)) return undefined;
     const tokens = sqlTokens(statement.toString('utf8'));
@@ -640,6 +645,14 @@ export class DumpFilter {
     if (this.dropOwnership && (w1 === 'SET' || w1 === 'RESET') && w2 === 'SESSION' && w3 === 'AUTHORIZATION') return 'session-authorization';
     if (w1 === 'CREATE' || w1 === 'ALTER') return this.superuserObjectKind(w2?.toLowerCase() ?? '', w3?.toLowerCase() ?? '');
     return undefined;
+  }
+
+  /** `CREATE PUBLICATION orders_pub …` → `publication orders_pub` in the report. */
+  private nameSuperuserObject(kind: 'publication' | 'subscription' | 'event-trigger', statement: Buffer): void {
+    const tokens = sqlTokens(statement.toString('utf8', 0, Math.min(statement.length, HEAD_BYTES)));
+    if (tokens[0]?.value !== 'create') return;
+    const name = tokens[kind === 'event-trigger' ? 3 : 2];
+    if (isName(name)) this.report.superuserObjects.push(`${kind.replace('-', ' ')} ${name.value}`);
   }
 
   /** PUBLICATION, SUBSCRIPTION, EVENT TRIGGER, when those are skipped. */

@@ -217,6 +217,7 @@ describe('dump filter', () => {
     const { output, report } = filterChunks([Buffer.from(kept + dump)], { superuserObjects: 'drop' });
     expect(output).toBe(kept);
     expect(report.skipped).toEqual({ ...NONE_SKIPPED, publication: 4, subscription: 1, 'event-trigger': 2, 'extension-comment': 1 });
+    expect(report.superuserObjects).toEqual(['publication orders_pub', 'subscription s', 'event trigger log_ddl']);
     expect(filterChunks([Buffer.from(kept + dump)]).output).toBe(kept + dump.replace('ALTER PUBLICATION orders_pub OWNER TO app_owner;\n', ''));
   });
 
