@@ -81,7 +81,7 @@ export function parseAccessPreflight(output: string): AccessPreflight {
       `row-level security applies to ${role} on ${rlsTables.length === 1 ? 'table' : `${rlsTables.length} tables`} ${listed}, so pg_dump would stop there: ` +
         `ALTER ROLE ${role} BYPASSRLS (as a superuser)` +
         (anyForced
-          ? ` — FORCE ROW LEVEL SECURITY applies to the tables' owner too, so backing up as the owner does not help`
+          ? `, or back up as a superuser — FORCE ROW LEVEL SECURITY applies to the tables' owner too, so backing up as the owner does not help`
           : `, or back up as the tables' owner`),
     );
   }

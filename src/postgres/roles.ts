@@ -319,8 +319,10 @@ function splitGucList(value: string): string[] {
     if (value[i] === '"') {
       i++;
       while (i < value.length) {
-        if (value[i] === '"' && value[i + 1] === '"') ((item += '"'), (i += 2));
-        else if (value[i] === '"') {
+        if (value[i] === '"' && value[i + 1] === '"') {
+          item += '"';
+          i += 2;
+        } else if (value[i] === '"') {
           i++;
           break;
         } else item += value[i++];

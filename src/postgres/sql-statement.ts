@@ -36,9 +36,10 @@ export function sqlTokens(text: string): Token[] {
       let depth = 1;
       i += 2;
       while (i < n && depth > 0) {
-        if (text.startsWith('/*', i)) (depth++, (i += 2));
-        else if (text.startsWith('*/', i)) (depth--, (i += 2));
-        else i++;
+        if (text.startsWith('/*', i) || text.startsWith('*/', i)) {
+          depth += text[i] === '/' ? 1 : -1;
+          i += 2;
+        } else i++;
       }
     } else if (c === '"') {
       let j = i + 1;

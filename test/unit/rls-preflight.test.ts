@@ -23,7 +23,7 @@ describe('access pre-flight', () => {
   it('does not offer the owner as a way out when a table forces row-level security on its owner', () => {
     const problem = parseAccessPreflight(output({ role: 'App Owner', tables: [table('ä', 'invoices', true, true)] })).problem;
     expect(problem).toBe(
-      'row-level security applies to "App Owner" on table "ä".invoices (FORCE), so pg_dump would stop there: ALTER ROLE "App Owner" BYPASSRLS (as a superuser) — ' +
+      'row-level security applies to "App Owner" on table "ä".invoices (FORCE), so pg_dump would stop there: ALTER ROLE "App Owner" BYPASSRLS (as a superuser), or back up as a superuser — ' +
         "FORCE ROW LEVEL SECURITY applies to the tables' owner too, so backing up as the owner does not help",
     );
   });
