@@ -229,3 +229,41 @@ async function tables(url: string): Promise<number> {
     Number((await db.query("SELECT count(*) AS n FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")).rows[0].n),
   );
 }
+
+describe('an extension the verifying role may not create', () => {
+  let cluster: ThrowawayCluster;
+  let backupUrl: string;
+
+  beforeAll(async () => {
+    cluster = await startThrowawayCluster();
+    await withClient(cluster.adminUrl, async (db) => {
+      await db.query(`CREATE ROLE ext_backup LOGIN CREATEDB PASSWORD 'ext-pw'; GRANT pg_read_all_data TO ext_backup`);
+      await db.query('CREATE DATABASE ext_src');
+    });
+    await withClient(withDatabase(cluster.adminUrl, 'ext_src'), (db) =>
+      db.query('CREATE EXTENSION pg_stat_statements; CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 10)'),
+    );
+    const u = new URL(withDatabase(cluster.adminUrl, 'ext_src'));
+    u.username = 'ext_backup';
+    u.password = 'ext-pw';
+    backupUrl = u.toString();
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('fails verification at once naming it and both fixes; installed in template1, the check passes', async () => {
+    const refused = await backUpAs(backupUrl);
+    expect(refused.error!.nonRetryable).toBe(true);
+    expect(refused.error!.message).toMatch(/^verification failed: restoring the backup failed: .*permission denied to create extension "pg_stat_statements"/);
+    expect(refused.error!.message).toContain(
+      '"ext_backup" may not create extension "pg_stat_statements" (it is not trusted): verify with a role that may (BACKUP_VERIFY_DATABASE_URL), or install "pg_stat_statements" in template1 so scratch databases have it',
+    );
+    expect(attemptsOf(refused.history, 'verify')).toBe(1);
+
+    await withClient(withDatabase(cluster.adminUrl, 'template1'), (db) => db.query('CREATE EXTENSION pg_stat_statements'));
+    const { result, error } = await backUpAs(backupUrl);
+    expect(error).toBeUndefined();
+    expect(result!.verification).toEqual({ verified: true, tables: 1, rows: 10 });
+  });
+});
