@@ -10,6 +10,7 @@ import { exists, openPart, publishPart, READ_CHUNK, removeQuietly } from '../fil
 import { WriterFailed, followFile } from '../files/follow-file';
 import { awaitDump, forgetDump, runKey, type LiveDump } from './live-dumps';
 import { throwIfCancelled, withHeartbeats } from './progress';
+import { forgetFiles, recordFiles } from './run-files';
 
 /** How long a compress started beside the dump waits for pg_dump to begin. */
 const DUMP_START_WAIT_MS = 30_000;
@@ -105,6 +106,7 @@ async function gzipToBackup(
 ): Promise<CompressOutput> {
   const gzPath = `${sqlPath}.gz`;
   const fileName = path.basename(gzPath);
+  await recordFiles(sqlPath, `${gzPath}.part`, gzPath);
   const { partPath, handle } = await openPart(gzPath);
   let published = false;
   try {
@@ -123,6 +125,7 @@ async function gzipToBackup(
     await publishPart(partPath, gzPath);
     published = true;
     await fs.unlink(sqlPath);
+    await forgetFiles(sqlPath, `${sqlPath}.part`, sqlPath, partPath);
     log.info('compressed', { file: fileName, bytesIn, bytesOut });
     return { sqlPath, path: gzPath, fileName, bytesIn, bytesOut };
   } finally {
