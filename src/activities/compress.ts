@@ -55,8 +55,16 @@ async function compressWhileDumping(config: WorkerConfig, dumpStartWaitMs: numbe
   if (!handle) return { followed: false, reason: 'the dump attempt ended without its file' };
 
   let bytesIn = 0;
+  let reopened: fs.FileHandle | undefined;
   try {
-    const source = followFile(handle, { state: dump.state, chunkSize: READ_CHUNK, pollMs: FOLLOW_POLL_MS, signal, onRead: (n) => (bytesIn = n) });
+    const source = followFile(handle, {
+      state: dump.state,
+      chunkSize: READ_CHUNK,
+      pollMs: FOLLOW_POLL_MS,
+      signal,
+      onRead: (n) => (bytesIn = n),
+      reopen: async () => (reopened = await fs.open(dump.sqlPath, 'r')),
+    });
     const out = await gzipToBackup(config, dump.sqlPath, source, async () => ({
       step: 'compress',
       bytesIn,
@@ -71,6 +79,7 @@ async function compressWhileDumping(config: WorkerConfig, dumpStartWaitMs: numbe
     throw err;
   } finally {
     await handle.close().catch(() => undefined);
+    await reopened?.close().catch(() => undefined);
   }
 }
 
