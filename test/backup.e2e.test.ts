@@ -89,7 +89,7 @@ describe('a successful backup', () => {
   it('shows the steps in order in history, each with the configured retry policy and timeout', async () => {
     const history = await worker.client.workflow.getHandle(workflowId).fetchHistory();
     const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
-    expect(scheduled.map((a) => a.activityType?.name)).toEqual(['dump', 'compress', 'verify', 'stat', 'saveRoles', 'prune', 'notify']);
+    expect(scheduled.map((a) => a.activityType?.name)).toEqual(['dump', 'compress', 'verify', 'saveRoles', 'stat', 'prune', 'notify']);
     for (const a of scheduled) {
       expect(Number(a.startToCloseTimeout?.seconds)).toBe(60); // BACKUP_ACTIVITY_TIMEOUT=60s in the test worker
       expect(a.retryPolicy?.maximumAttempts).toBe(3);

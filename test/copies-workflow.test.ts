@@ -88,7 +88,7 @@ describe('off-host copies in the workflow', () => {
         e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
       );
       // Each target copies the backup, then its roles sidecar: the two targets' second copies may come in either order.
-      expect(steps?.slice(0, 7)).toEqual(['dump', 'compress', 'verify', 'stat', 'saveRoles', 'copyToDirectory', 'copyToS3']);
+      expect(steps?.slice(0, 7)).toEqual(['dump', 'compress', 'verify', 'saveRoles', 'stat', 'copyToDirectory', 'copyToS3']);
       expect(steps?.slice(7, 9).sort()).toEqual(['copyToDirectory', 'copyToS3']);
       expect(steps?.slice(9)).toEqual(['prune', 'notify']);
     } finally {

@@ -97,7 +97,7 @@ describe('an encrypted backup through the workflow', () => {
       const steps = (history.events ?? []).flatMap((e) =>
         e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
       );
-      expect(steps).toEqual(['dump', 'compress', 'verify', 'encrypt', 'stat', 'saveRoles', 'prune', 'notify']);
+      expect(steps).toEqual(['dump', 'compress', 'verify', 'encrypt', 'saveRoles', 'stat', 'prune', 'notify']);
       const restored = await restoreWithAgeCli(result.filePath, alice.identityFile, `${source.name}_wf_age`);
       expect(await tableFingerprints(restored)).toEqual(await tableFingerprints(source.url));
       expect(JSON.stringify(history)).not.toContain('AGE-SECRET-KEY');

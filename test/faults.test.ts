@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,13 +7,14 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { removeStalePartials } from '../src/files/stale-files';
+import { currentProcessIdentity } from '../src/files/process-identity';
+import type { RunFilesRecord } from '../src/files/run-files';
 import { loadScheduleConfig } from '../src/config/schedule';
 import { deleteBackupSchedules, triggerBackupSchedules, upsertBackupSchedules } from '../src/schedule/manage';
 import type { BackupResult } from '../src/common/types';
 import { withDatabase } from '../src/dev/postgres-cluster';
 import { startEmbeddedTemporal } from '../src/dev/temporal-server';
-import { startBackup, startTestWorker } from './support/backup-worker';
+import { backupFiles, startBackup, startTestWorker } from './support/backup-worker';
 import { freshDemoDatabase, restoreWithPsql, sql, tableFingerprints } from './support/database';
 import { allCommandLines, dumpsInProgress, lockTable, partialFiles, pgDumpProcesses, runWorkerProcess, spawnWorkerProcess, waitFor } from './support/faults';
 import { attemptsOf } from './support/history';
@@ -69,16 +70,9 @@ describe('worker killed mid-dump', () => {
       expect(await tableFingerprints(restored)).toEqual(await tableFingerprints(source.url));
       // A new host names its files from `_2` on, so its copies never collide with the lost host's.
       expect(result.fileName).toMatch(/^faults_\d+_\d+_production_\d{8}_\d{6}_2\.sql\.gz$/);
-      // The dead worker's partial file is removed when a worker starts again on that host.
-      // The dead worker's dump and the compress that was following it.
-      expect(
-        partialFiles(dir)
-          .map((f) => /\.sql(\.gz)?\.part$/.exec(f)?.[0])
-          .sort(),
-      ).toEqual(['.sql.gz.part', '.sql.part']);
-      const restarted = await startTestWorker({ DATABASE_URL: source.url, BACKUP_DIR: dir });
-      await restarted.stop();
-      expect(partialFiles(dir)).toEqual([]);
+      // The dead worker's dump and the compress that was following it are gone: the run removed
+      // what its lost execution left once it finished; nothing but the backup and its checksum stays.
+      expect(fs.readdirSync(dir).sort()).toEqual(backupFiles(result));
 
       const history = await handle.fetchHistory();
       const dumpQueues = (history.events ?? []).flatMap((e) =>
@@ -119,26 +113,63 @@ describe('worker killed mid-dump', () => {
     }
   });
 
-  it('removes partial files of a crashed worker when a worker starts, but never one still being written', async () => {
+  it('removes at start only what a crashed worker of this host or a closed run left; another live run, its files and unrecorded files stay', async () => {
     const dir = tmpDir('stale');
-    const stale = path.join(dir, 'app_production_20251020_030000.sql.part');
-    const live = path.join(dir, 'app_production_20251020_040000.sql.gz.part');
-    const foreign = path.join(dir, 'somebody-elses.part');
-    for (const f of [stale, live, foreign]) fs.writeFileSync(f, 'x');
-    const held = fs.openSync(live, 'r'); // a live writer holds its file open
-    try {
-      const w = await startTestWorker({ DATABASE_URL: source.url, BACKUP_DIR: dir });
-      await w.stop();
-      expect(fs.readdirSync(dir).sort()).toEqual([path.basename(live), path.basename(foreign)].sort());
-      fs.closeSync(held);
-      expect(await removeStalePartials(dir)).toEqual([path.basename(live)]);
-    } finally {
-      try {
-        fs.closeSync(held);
-      } catch {
-        /* closed above */
-      }
-    }
+    const identity = await currentProcessIdentity();
+    const record = (base: string, fields: Partial<RunFilesRecord>) => {
+      const files = [`${base}.sql.part`, `${base}.sql`];
+      for (const f of files.slice(0, 1)) fs.writeFileSync(path.join(dir, f), 'x');
+      fs.writeFileSync(
+        path.join(dir, `${base}.owner`),
+        JSON.stringify({
+          version: 1,
+          namespace: 'default',
+          workflowId: `wf-${base}`,
+          runId: randomUUID(),
+          activityId: '1',
+          attempt: 1,
+          environment: 'production',
+          files,
+          databases: [],
+          writtenAt: new Date().toISOString(),
+          ...identity,
+          ...fields,
+        }),
+      );
+    };
+    // Runs on a queue no worker polls: two stay open, one is ended.
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    const client = new Client({ connection });
+    const start = () =>
+      client.workflow.start('backupDatabase', { taskQueue: `nobody-${randomUUID()}`, workflowId: `stale-${randomUUID()}`, args: ['production'] });
+    const [open, alsoOpen] = [await start(), await start()];
+    // A worker of this host that died (its pid is gone; its run is still open), one that is alive (this test process), and another host's open run.
+    const dead = spawnSync('true').pid!;
+    const openRun = { workflowId: alsoOpen.workflowId, runId: alsoOpen.firstExecutionRunId };
+    record('app_production_20251020_030000', { pid: dead, pidStartTime: '1', ...openRun });
+    record('app_production_20251020_040000', openRun);
+    const otherHost = { bootId: 'another-boot', pidNamespace: 'pid:[1]', host: 'db-backup-2' };
+    record('app_production_20251020_050000', { ...otherHost, workflowId: open.workflowId, runId: open.firstExecutionRunId });
+    // Another host's run that is over: nothing will ever finish its files.
+    const over = await start();
+    await over.terminate('over');
+    record('app_production_20251020_060000', { ...otherHost, workflowId: over.workflowId, runId: over.firstExecutionRunId });
+    const unrecorded = path.join(dir, 'app_production_20251020_070000.sql.part');
+    fs.writeFileSync(unrecorded, 'x');
+
+    const w = await startTestWorker({ DATABASE_URL: source.url, BACKUP_DIR: dir });
+    await w.stop();
+    expect(fs.readdirSync(dir).sort()).toEqual(
+      [
+        'app_production_20251020_040000.owner',
+        'app_production_20251020_040000.sql.part',
+        'app_production_20251020_050000.owner',
+        'app_production_20251020_050000.sql.part',
+        'app_production_20251020_070000.sql.part',
+      ].sort(),
+    );
+    for (const run of [open, alsoOpen]) await run.terminate('done');
+    await connection.close();
   });
 });
 

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import type { WorkerConfig } from '../config';
 import { makeCompress } from './compress';
 import { makeDump } from './dump';
@@ -11,18 +12,20 @@ import { createCopyActivities } from './copy';
 import { makeEncrypt } from './encrypt';
 import { makeSaveRoles } from './roles';
 import { heartbeating } from './progress';
+import { leftoverOptions, makeDiscardRun } from './run-files';
 
 /** Steps that touch the backup file: served on this host's own task queue only. Each heartbeats for its whole life. */
-export function createFileActivities(config: WorkerConfig) {
+export function createFileActivities(config: WorkerConfig, client?: Client) {
   const steps = {
-    dump: makeDump(config),
+    dump: makeDump(config, client),
     compress: makeCompress(config),
     verify: makeVerify(config),
     encrypt: config.encryption ? makeEncrypt(config.encryption) : encryptionNotConfigured,
     stat,
     saveRoles: makeSaveRoles(config),
-    ...createCopyActivities(config.copies, { secrets: config.secrets }),
+    ...createCopyActivities(config.copies, { secrets: config.secrets }, client && leftoverOptions(config, client)),
     prune: makePrune(config),
+    discardRun: makeDiscardRun(config, client),
   };
   return Object.fromEntries(
     Object.entries(steps).map(([name, step]) => [name, heartbeating(step as (...args: unknown[]) => Promise<unknown>)]),

@@ -10,12 +10,14 @@ import { writeSidecar } from '../files/sidecar';
 import { psqlRows } from '../postgres/libpq';
 import { ROLES_QUERY_SQL, parseDatabaseRoles } from '../postgres/roles';
 import { libpqActivityFailure } from './libpq-failure';
+import { recordFiles } from './run-files';
 
 /**
- * `saveRoles`: the roles sidecar of a finished backup (see files/roles-sidecar): the roles the
+ * `saveRoles`: the roles sidecar of a verified backup (see files/roles-sidecar): the roles the
  * database needs, read as the backup role (pg_read_all_data is enough; no password is read),
  * written beside the backup — encrypted to the backup's recipients when the backup is — with
- * its own `.sha256`.
+ * its own `.sha256`. It runs before `stat`, whose release of the run's record makes the
+ * backup and its roles sidecar a finished backup together.
  */
 export function makeSaveRoles(config: WorkerConfig) {
   return async function saveRoles({ environment, path: backupPath }: SaveRolesInput): Promise<SaveRolesOutput> {
@@ -31,6 +33,8 @@ export function makeSaveRoles(config: WorkerConfig) {
     // A retry after an attempt published the sidecar but could not report back: keep it.
     let count: number | undefined;
     if (!(await exists(dest))) {
+      // Recorded as this run's before they exist: a run cancelled or crashed from here on takes them away (see run-files).
+      await recordFiles(backupPath, `${dest}.part`, dest, `${dest}.sha256.part`, `${dest}.sha256`);
       const target = databaseFor(config, environment);
       const rows = await psqlRows(config.libpq, target, ROLES_QUERY_SQL, { timeoutMs: 120_000 }).catch((err) => {
         throw libpqActivityFailure(err, 'could not read the roles the database needs: ');

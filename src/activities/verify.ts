@@ -15,6 +15,7 @@ import { restoredRowCounts, rowCountDifferences } from '../postgres/row-counts';
 import { scratchTemplate } from '../postgres/scratch-template';
 import { libpqActivityFailure } from './libpq-failure';
 import { throwIfCancelled, withHeartbeats } from './progress';
+import { forgetDatabase, recordDatabase } from './run-files';
 
 /**
  * `verify`: restores the new `.sql.gz` into a scratch database and compares every table's row
@@ -27,10 +28,14 @@ export function makeVerify(config: WorkerConfig) {
     const admin = config.verify.server ?? source;
     const scratchName = `pgbw_verify_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
     const scratch = withDatabaseName(admin, scratchName);
-    const sql = (target: DatabaseTarget, statement: string) => psqlRows(config.libpq, target, statement);
+    const signal = Context.current().cancellationSignal;
+    const sql = (target: DatabaseTarget, statement: string) => psqlRows(config.libpq, target, statement, { signal });
 
     const template = await scratchTemplate(config.libpq, admin);
+    // Recorded before it exists: a crash or a cancel right after still gets it dropped.
+    await recordDatabase(input.path, scratchName);
     await sql(admin, `CREATE DATABASE ${quoteIdent(scratchName)} TEMPLATE ${template}`).catch((err) => {
+      throwIfCancelled();
       if (err instanceof LibpqError && /permission denied to create database/.test(err.stderr)) {
         throw ApplicationFailure.nonRetryable(
           `verification needs a role that may create a scratch database on ${config.verify.server ? 'BACKUP_VERIFY_DATABASE_URL' : 'the source server'}: ` +
@@ -64,9 +69,11 @@ export function makeVerify(config: WorkerConfig) {
         ...(skipped.length ? { skipped } : {}),
       };
     } finally {
-      // WITH (FORCE) ends any session still attached (e.g. a psql we were cancelled out of).
-      await sql(admin, `DROP DATABASE IF EXISTS ${quoteIdent(scratchName)} WITH (FORCE)`).catch((err) =>
-        log.error('could not drop the scratch database: drop it by hand', { scratchDatabase: scratchName, error: String(err) }),
+      // WITH (FORCE) ends any session still attached (e.g. a psql we were cancelled out of). Not
+      // cancellable: it must run also when the step was cancelled.
+      await psqlRows(config.libpq, admin, `DROP DATABASE IF EXISTS ${quoteIdent(scratchName)} WITH (FORCE)`, { timeoutMs: 60_000 }).then(
+        () => forgetDatabase(input.path, scratchName),
+        (err) => log.error("could not drop the scratch database: the run's cleanup will try again", { scratchDatabase: scratchName, error: String(err) }),
       );
     }
   };

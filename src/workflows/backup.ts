@@ -6,6 +6,7 @@ import {
   TimeoutFailure,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   upsertMemo,
@@ -28,6 +29,7 @@ import type {
   NotificationReport,
   NotifyInput,
 } from '../common/types';
+import type { DiscardRunInput } from '../activities/run-files';
 
 /** How many hosts a run may try before giving up when the one holding its files disappears. */
 const MAX_HOSTS = 3;
@@ -37,6 +39,17 @@ const { resolveSettings } = proxyLocalActivities<SharedActivities>({
   retry: { maximumAttempts: 5 },
 });
 
+/** Versions of this workflow's code (see `patched`): runs recorded before a change replay without it. */
+const PATCHES = {
+  /** Runs remove what they made when cancelled or failed, and what earlier executions left when they succeed. */
+  discardLeftovers: 'discard-leftovers',
+  /** A failure before the first step (the worker's settings could not be read) alerts too. */
+  alertBeforeFirstStep: 'alert-before-first-step',
+} as const;
+
+/** How the failure message is sent when the worker's own policy could not be read. */
+const FALLBACK_POLICY: ActivityPolicy = { maximumAttempts: 3, retryIntervalMs: 30_000, startToCloseTimeoutMs: 60_000, heartbeatTimeoutMs: 60_000 };
+
 /**
  * One backup: dump → compress → verify → encrypt → stat → copies → prune on one host, then
  * notify. The only input is the environment label; the database URL is resolved by the
@@ -44,7 +57,17 @@ const { resolveSettings } = proxyLocalActivities<SharedActivities>({
  */
 export async function backupDatabase(environment: string): Promise<BackupResult> {
   const startedAt = workflowInfo().runStartTime;
-  let settings = await resolveSettings();
+  let settings: BackupSettings;
+  try {
+    settings = await resolveSettings();
+  } catch (err) {
+    // Every failure alerts, also one before the first step.
+    if (!isCancellation(err) && patched(PATCHES.alertBeforeFirstStep)) {
+      const { notify } = proxyActivities<SharedActivities>(activityOptions(FALLBACK_POLICY));
+      await report(notify, { outcome: 'failure', environment: shownLabel(environment), error: `could not read the worker's settings: ${describe(err)}` });
+    }
+    throw err;
+  }
   const { notify } = proxyActivities<SharedActivities>(activityOptions(settings.activity));
 
   try {
@@ -58,6 +81,8 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
     for (let host = 1; ; host++) {
       try {
         const file = await backUpOnOneHost(settings, environment, timestamp, host);
+        // What the lost host's execution left (on a shared directory) goes now; the backup itself is finished and kept.
+        if (lostTaskQueues.length) await discardLeftovers(settings, { keepPublished: true });
         const notification = await report(notify, {
           outcome: 'success',
           environment,
@@ -81,10 +106,41 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
       }
     }
   } catch (err) {
-    if (isCancellation(err)) throw err;
-    await report(notify, { outcome: 'failure', environment: labelProblem(environment) ? '(invalid label)' : environment, error: describe(err) });
+    if (isCancellation(err)) {
+      // Nothing the run made stays, unless it was already a finished backup. No Slack message: cancelling is a person's decision.
+      await discardLeftovers(settings, { keepPublished: false });
+      throw err;
+    }
+    await report(notify, { outcome: 'failure', environment: shownLabel(environment), error: describe(err) });
+    // Partial files, the plain .sql and scratch databases go; a published file stays for inspection.
+    await discardLeftovers(settings, { keepPublished: true });
     throw err;
   }
+}
+
+/**
+ * Removes what this run made and no finished backup needs, on the run's host, whatever happens
+ * to the run meanwhile (not cancellable). It never changes the run's outcome: what it cannot
+ * remove (its host is gone), that host's next start or the next run of the label removes.
+ */
+async function discardLeftovers(settings: BackupSettings, input: DiscardRunInput): Promise<void> {
+  if (!patched(PATCHES.discardLeftovers)) return;
+  const { discardRun } = proxyActivities<FileActivities>({
+    taskQueue: settings.hostTaskQueue,
+    scheduleToStartTimeout: settings.activity.heartbeatTimeoutMs * 2,
+    startToCloseTimeout: '5m',
+    heartbeatTimeout: settings.activity.heartbeatTimeoutMs,
+    retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2 },
+  });
+  try {
+    await CancellationScope.nonCancellable(() => discardRun(input));
+  } catch (err) {
+    log.warn('could not remove what the run left; the next worker start or run of this label will', { error: describe(err) });
+  }
+}
+
+function shownLabel(environment: string): string {
+  return labelProblem(environment) ? '(invalid label)' : environment;
 }
 
 async function backUpOnOneHost(settings: BackupSettings, environment: string, timestamp: string, host: number) {
@@ -106,9 +162,10 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
     : undefined;
   // Encrypt only after verification: the worker holds public keys only, so it could not restore an .age file.
   const final = settings.encrypt ? await onHost(() => files.encrypt({ path: compressed.path })) : compressed;
-  const stats = await onHost(() => files.stat({ path: final.path }));
-  // The roles the database needs travel with it (no passwords): read now, beside the backup.
+  // The roles the database needs travel with it (no passwords): written beside the backup before
+  // `stat` declares the backup finished, so a run that ends before then takes them away with it.
   const roles = settings.rolesSidecar ? await onHost(() => files.saveRoles({ environment, path: final.path })) : undefined;
+  const stats = await onHost(() => files.stat({ path: final.path }));
   const copyInput = { path: final.path, checksumPath: stats.checksumPath, sha256: stats.sha256 };
   const copyTo = async (target: (typeof settings.copyTargets)[number]) => {
     const copy = await onHost(() => files[target](copyInput));
