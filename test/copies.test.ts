@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,10 +19,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCopyActivities } from '../src/activities/copy';
 import type { CopyInput, CopyOutput } from '../src/activities/copy-common';
 import { makeCopyToDirectory } from '../src/activities/copy-dir';
+import { baseOf } from '../src/activities/run-files';
 import { makeCopyToS3, partSizeFor, type S3CopyOptions } from '../src/activities/copy-s3';
 import { stat } from '../src/activities/stat';
 import type { StatOutput } from '../src/common/types';
 import type { S3CopyConfig } from '../src/config/copies';
+import { currentProcessIdentity } from '../src/files/process-identity';
+import { recordPathFor } from '../src/files/run-files';
 import { startS3Server, type S3TestServer } from './support/s3-server';
 
 const MiB = 1024 * 1024;
@@ -262,7 +265,16 @@ describe('copyToDirectory', () => {
     expect(again.sha256).toBe(large.sha256);
     expect(fs.statSync(path.join(dest, name)).ino).toBe(before.ino);
 
-    fs.writeFileSync(path.join(dest, `${path.basename(small.path)}.part`), 'half a backup');
+    // A crashed copy: its .part and the record of a process of this host that is gone (an unrecorded .part would be someone else's, never touched).
+    const smallName = path.basename(small.path);
+    fs.writeFileSync(path.join(dest, `${smallName}.part`), 'half a backup');
+    const gone = spawnSync('true').pid!;
+    const crashed = { ...(await currentProcessIdentity()), pid: gone, pidStartTime: '1' };
+    const record = { version: 1, namespace: 'default', workflowId: 'crashed-copy', runId: 'r', activityId: '1', attempt: 1, ...crashed };
+    fs.writeFileSync(
+      recordPathFor(dest, baseOf(smallName)),
+      JSON.stringify({ ...record, environment: '', files: [`${smallName}.part`], databases: [], writtenAt: new Date().toISOString() }),
+    );
     await new MockActivityEnvironment().run(makeCopyToDirectory(dest), small);
     expect(sha256(fs.readFileSync(path.join(dest, path.basename(small.path))))).toBe(small.sha256);
     expect(fs.readdirSync(dest).filter((n) => n.endsWith('.part'))).toEqual([]);

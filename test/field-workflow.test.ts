@@ -188,7 +188,9 @@ describe('pg_read_all_data + BYPASSRLS + large objects, encrypted and copied; re
     const owners = new Set(Object.values(await ownershipOf(withDatabase(bare.adminUrl, 'fw_noowner'))).map((v) => v.split(' ')[0]));
     expect(owners.has('fw_app_owner') || owners.has('fw_billing_owner')).toBe(false);
     expect(run.stdout).toMatch(/^skipped \d+ ownership statement\(s\) \(--no-owner\): the restored objects belong to fw_restorer$/m);
-    expect(run.stdout).toMatch(/^skipped \d+ statement\(s\) naming roles the target lacks \(.*fw_reader.*\); without them those roles get no access:$/m);
+    expect(run.stdout).toMatch(
+      /^skipped \d+ statement\(s\) naming roles the target lacks, or default privileges of roles fw_restorer may not act as \(.*fw_reader.*\); without them those roles get no access:$/m,
+    );
     expect(run.stdout).toContain('  CREATE POLICY reader_sees_public ON app.tenant_doc FOR SELECT TO fw_reader');
     expect(run.stdout).toMatch(/^ {2}GRANT SELECT ON TABLE app\.orders TO fw_etl;$/m);
     expect(run.stdout).toContain('to keep them, restore with --create-roles');
@@ -221,6 +223,38 @@ describe('pg_read_all_data + BYPASSRLS + large objects, encrypted and copied; re
       ),
     );
     expect(logins.rows).toEqual(['fw_app_owner', 'fw_auditors', 'fw_billing_owner', 'fw_etl', 'fw_reader'].map((rolname) => ({ rolname, rolcanlogin: false })));
+  });
+
+  it('--create-roles --no-owner as a non-superuser with CREATEROLE: grants and policies come back to the created roles; what it could not do is said', async () => {
+    await withClient(bare.adminUrl, async (db) => {
+      await db.query('DROP DATABASE fw_exact');
+      await db.query('DROP ROLE fw_app_owner, fw_auditors, fw_billing_owner, fw_etl, fw_reader');
+      await db.query('ALTER ROLE fw_restorer CREATEROLE');
+    });
+    const target = await createDatabase(asRestorer('postgres'), 'fw_created_noowner');
+    const run = await restore(target, '--create-roles', '--no-owner');
+    expect(run.stderr).not.toMatch(/ERROR/);
+    expect(run.code).toBe(0);
+    const asAdmin = withDatabase(bare.adminUrl, 'fw_created_noowner');
+    expect(await contentsOf(asAdmin)).toEqual(await contentsOf(field.url));
+    expect(run.stdout).toMatch(/^roles created \(NOLOGIN.*\): fw_app_owner, fw_auditors, fw_billing_owner, fw_etl, fw_reader$/m);
+    expect(run.stdout).toContain('  fw_etl lacks REPLICATION, BYPASSRLS: fw_restorer may not give that (a superuser may)');
+    // Policies as at the source; grants to the created roles are back (granted by the restorer, the owner now).
+    const policies = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).filter(([k]) => k.startsWith('policy ')));
+    expect(policies(await ownershipOf(asAdmin))).toEqual(policies(await ownershipOf(field.url)));
+    const can = await withClient(
+      asAdmin,
+      async (db) =>
+        (
+          await db.query(
+            `SELECT has_table_privilege('fw_reader', 'app.orders', 'SELECT') AND has_column_privilege('fw_auditors', 'app.customers', 'name', 'SELECT') AS ok`,
+          )
+        ).rows[0].ok,
+    );
+    expect(can).toBe(true);
+    // Default privileges of the owners: only a member of those roles or a superuser may set them.
+    expect(run.stdout).toMatch(/default privileges of roles fw_restorer may not act as/);
+    expect(run.stdout).toContain('  ALTER DEFAULT PRIVILEGES FOR ROLE fw_app_owner IN SCHEMA app GRANT SELECT ON TABLES TO fw_reader;');
   });
 });
 

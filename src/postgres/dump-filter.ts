@@ -71,6 +71,12 @@ export interface DumpFilterOptions {
    * with a DumpFilterRefusal, since leaving it out would widen access.
    */
   existingRoles?: ReadonlySet<string>;
+  /**
+   * With `existingRoles`: the roles the loading role may act as (a non-superuser's own role and
+   * the roles it is a member of). `ALTER DEFAULT PRIVILEGES FOR ROLE` another role fails for it,
+   * so it is skipped and listed like a statement naming a missing role. Unset: any role.
+   */
+  mayActAs?: ReadonlySet<string>;
   /** How many skipped statements the report quotes (default 5). */
   maxExamples?: number;
   /** Called for each COPY … FROM stdin as it passes, before its data. */
@@ -670,7 +676,8 @@ export class DumpFilter {
     if (!existing) return undefined;
     const named = rolesNamedIn(tokens);
     if (!named) return undefined;
-    const missing = missingRoles(named, (role) => existing.has(role));
+    const actable = this.options.mayActAs;
+    const missing = missingRoles(named, (role) => existing.has(role), actable && ((role) => actable.has(role)));
     if (!missing.length) return undefined;
     const text = flatten(statement, 4 * EXAMPLE_LENGTH);
     if (named.restrictive) {

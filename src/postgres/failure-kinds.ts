@@ -167,7 +167,7 @@ const RULES: Rule[] = [
     kind: 'connection-lost',
     retryable: true,
     pattern:
-      /server closed the connection unexpectedly|connection to server was lost|could not receive data from server|could not send data to server|SSL SYSCALL error|SSL connection has been closed unexpectedly|Connection reset by peer|Connection timed out|timeout expired|Temporary failure in name resolution|No route to host|Network is unreachable|terminating connection due to idle-session timeout/,
+      /server closed the connection|connection to server was lost|no connection to the server|could not receive data from server|could not send data to server|SSL SYSCALL error|SSL connection has been closed unexpectedly|Connection reset by peer|Connection timed out|timeout expired|Temporary failure in name resolution|No route to host|Network is unreachable|terminating connection due to idle-session timeout/,
     hint: () => 'the connection to the server broke off: another attempt follows',
   },
   {

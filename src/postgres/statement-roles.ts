@@ -7,6 +7,8 @@ import { isName, type Token } from './sql-statement';
  */
 export interface NamedRoles {
   roles: string[];
+  /** ALTER DEFAULT PRIVILEGES FOR ROLE …: the roles whose future objects it is about (only they, their members or a superuser may run it). */
+  forRoles: string[];
   /** CREATE POLICY … AS RESTRICTIVE: leaving one out widens access instead of narrowing it. */
   restrictive: boolean;
 }
@@ -23,6 +25,7 @@ export function rolesNamedIn(tokens: Token[]): NamedRoles | undefined {
   const word = (k: number) => (tokens[k]?.kind === 'word' ? tokens[k].value : '');
   const topLevel = topLevelWords(tokens);
   const roles: string[] = [];
+  const forRoles: string[] = [];
   let restrictive = false;
   const after = (from: number, keyword: string) => topLevel.find((k) => k > from && tokens[k].value === keyword);
 
@@ -32,7 +35,7 @@ export function rolesNamedIn(tokens: Token[]): NamedRoles | undefined {
     if (list === undefined) return undefined;
     roles.push(...roleList(tokens, list + 1));
   } else if (word(0) === 'alter' && word(1) === 'default' && word(2) === 'privileges') {
-    if (word(3) === 'for' && (word(4) === 'role' || word(4) === 'user')) roles.push(...roleList(tokens, 5));
+    if (word(3) === 'for' && (word(4) === 'role' || word(4) === 'user')) forRoles.push(...roleList(tokens, 5));
     const action = topLevel.find((k) => k > 2 && (tokens[k].value === 'grant' || tokens[k].value === 'revoke'));
     if (action === undefined) return undefined;
     const list = after(action, tokens[action].value === 'grant' ? 'to' : 'from');
@@ -49,12 +52,18 @@ export function rolesNamedIn(tokens: Token[]): NamedRoles | undefined {
   }
   const granted = topLevel.find((k) => tokens[k].value === 'granted' && word(k + 1) === 'by');
   if (granted !== undefined) roles.push(...roleList(tokens, granted + 2));
-  return { roles: [...new Set(roles)].filter((r) => r !== ''), restrictive };
+  return { roles: [...new Set([...forRoles, ...roles])].filter((r) => r !== ''), forRoles: [...new Set(forRoles)], restrictive };
 }
 
-/** Of the roles a statement names, those `exists` does not know; empty when it names none or all exist. */
-export function missingRoles(named: NamedRoles, exists: (role: string) => boolean): string[] {
-  return named.roles.filter((r) => !exists(r));
+/**
+ * Of the roles a statement names, those it cannot be run for: roles `exists` does not know, and
+ * (when `mayActAs` is given) roles of ALTER DEFAULT PRIVILEGES FOR ROLE the restoring role may
+ * not act as. Empty when it can run.
+ */
+export function missingRoles(named: NamedRoles, exists: (role: string) => boolean, mayActAs?: (role: string) => boolean): string[] {
+  const missing = named.roles.filter((r) => !exists(r));
+  const notActable = mayActAs ? named.forRoles.filter((r) => exists(r) && !mayActAs(r)) : [];
+  return [...missing, ...notActable];
 }
 
 /** Indexes of the words outside parentheses (column lists, USING (…) expressions). */

@@ -110,6 +110,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
       privileges: flags.noPrivileges ? 'drop' : 'keep',
       // Only where the person restoring chose to lose ownership or privileges anyway: then a grant or policy naming a missing role is skipped and listed.
       ...(flags.noOwner || flags.noPrivileges ? { existingRoles: known } : {}),
+      // Objects belong to the restoring role: default privileges of roles it may not act as would fail.
+      ...(flags.noOwner && !roles.superuser ? { mayActAs: roles.actAs } : {}),
     },
     ...(flags.createRoles && sidecar ? { prefix: renderRolesScript(sidecar.doc) } : {}),
     beforeCommit: async () => {

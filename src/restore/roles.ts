@@ -67,15 +67,18 @@ export interface TargetRoles {
   current: string;
   superuser: boolean;
   names: Set<string>;
+  /** Roles it may act as (itself and the roles it is a member of; every role for a superuser). */
+  actAs: Set<string>;
 }
 
 export async function targetRoles(ctx: LibpqContext, target: DatabaseTarget): Promise<TargetRoles> {
-  const [[current, superuser, names]] = await psqlRows(
+  const [[current, superuser, names, actAs]] = await psqlRows(
     ctx,
     target,
-    `SELECT current_user, (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user), (SELECT json_agg(rolname) FROM pg_catalog.pg_roles)`,
+    `SELECT current_user, (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user), (SELECT json_agg(rolname) FROM pg_catalog.pg_roles),
+       (SELECT json_agg(rolname) FROM pg_catalog.pg_roles WHERE pg_catalog.pg_has_role(current_user, oid, 'MEMBER'))`,
   );
-  return { current, superuser: superuser === 't', names: new Set(JSON.parse(names) as string[]) };
+  return { current, superuser: superuser === 't', names: new Set(JSON.parse(names) as string[]), actAs: new Set(JSON.parse(actAs) as string[]) };
 }
 
 /** Why a dump names a role: owning objects needs the role for `ALTER … OWNER TO`; the rest for GRANT, policies, default privileges. */

@@ -113,7 +113,8 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
     }
     await report(notify, { outcome: 'failure', environment: shownLabel(environment), error: describe(err) });
     // Partial files, the plain .sql and scratch databases go; a published file stays for inspection.
-    await discardLeftovers(settings, { keepPublished: true });
+    // A run refused for its label made nothing.
+    if (!labelProblem(environment)) await discardLeftovers(settings, { keepPublished: true });
     throw err;
   }
 }

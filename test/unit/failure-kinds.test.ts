@@ -97,6 +97,7 @@ const CASES: Array<[string, string, FailureKind, boolean]> = [
     true,
   ],
   ['libpq: SSL EOF', 'pg_dump: error: query failed: SSL SYSCALL error: EOF detected', 'connection-lost', true],
+  ['libpq: the connection already gone', 'psql: error: no connection to the server', 'connection-lost', true],
   [
     'provoked: the server has no free slot for the role',
     'pg_dump: error: connection to server at "127.0.0.1", port 40895 failed: FATAL:  too many connections for role "f1_reader"',

@@ -72,7 +72,7 @@ describe('restore plans for roles', () => {
       memberships: [],
     },
   };
-  const target = (names: string[], superuser = true) => ({ current: 'restorer', superuser, names: new Set(names) });
+  const target = (names: string[], superuser = true) => ({ current: 'restorer', superuser, names: new Set(names), actAs: new Set<string>() });
   const none = { noOwner: false, noPrivileges: false, createRoles: false };
 
   it('refuses before loading what could only fail, and says which roles and which options', () => {
@@ -103,15 +103,20 @@ describe('restore plans for roles', () => {
 describe('roles named by statements', () => {
   const named = (sql: string) => rolesNamedIn(sqlTokens(sql));
   it('reads grantees, revokees, default-privilege roles, policy roles and grantors; PUBLIC and CURRENT_USER always exist', () => {
-    expect(named('GRANT SELECT ON TABLE t TO a, GROUP "B c", PUBLIC;')).toEqual({ roles: ['a', 'B c'], restrictive: false });
-    expect(named('REVOKE GRANT OPTION FOR SELECT ON t FROM a CASCADE;')).toEqual({ roles: ['a'], restrictive: false });
+    expect(named('GRANT SELECT ON TABLE t TO a, GROUP "B c", PUBLIC;')).toEqual({ roles: ['a', 'B c'], forRoles: [], restrictive: false });
+    expect(named('REVOKE GRANT OPTION FOR SELECT ON t FROM a CASCADE;')).toEqual({ roles: ['a'], forRoles: [], restrictive: false });
     expect(named('ALTER DEFAULT PRIVILEGES FOR ROLE o1, o2 IN SCHEMA s GRANT SELECT ON TABLES TO r;')).toEqual({
       roles: ['o1', 'o2', 'r'],
+      forRoles: ['o1', 'o2'],
       restrictive: false,
     });
-    expect(named('CREATE POLICY p ON t AS RESTRICTIVE FOR SELECT TO CURRENT_USER, x USING ((a = 1));')).toEqual({ roles: ['x'], restrictive: true });
-    expect(named('CREATE POLICY p ON t USING ((owner = CURRENT_USER));')).toEqual({ roles: [], restrictive: false });
-    expect(named('GRANT ALL ON t TO a GRANTED BY b;')).toEqual({ roles: ['a', 'b'], restrictive: false });
+    expect(named('CREATE POLICY p ON t AS RESTRICTIVE FOR SELECT TO CURRENT_USER, x USING ((a = 1));')).toEqual({
+      roles: ['x'],
+      forRoles: [],
+      restrictive: true,
+    });
+    expect(named('CREATE POLICY p ON t USING ((owner = CURRENT_USER));')).toEqual({ roles: [], forRoles: [], restrictive: false });
+    expect(named('GRANT ALL ON t TO a GRANTED BY b;')).toEqual({ roles: ['a', 'b'], forRoles: [], restrictive: false });
     expect(named('CREATE TABLE t (a int);')).toBeUndefined();
   });
 });

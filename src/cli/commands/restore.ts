@@ -115,7 +115,7 @@ function whatChanged(report: RestoreReport): string[] {
   if (report.namingMissingRoles.length) {
     const missing = [...new Set(report.namingMissingRoles.flatMap((s) => s.roles))];
     lines.push(
-      `skipped ${report.namingMissingRoles.length} statement(s) naming roles the target lacks (${missing.join(', ')}); without them those roles get no access:`,
+      `skipped ${report.namingMissingRoles.length} statement(s) naming roles the target lacks, or default privileges of roles ${report.restoredAs} may not act as (${missing.join(', ')}); without them those roles get no access:`,
     );
     for (const s of report.namingMissingRoles) lines.push(`  ${s.statement}`);
     lines.push(
