@@ -4,6 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createSharedActivities } from '../src/activities';
+import { loadWorkerConfig } from '../src/config';
 import { CancelledFailure } from '@temporalio/common';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -456,6 +459,71 @@ describe('Slack outage and Temporal restart', () => {
       await lock.release();
       await w.stop();
       await server.stop();
+    }
+  });
+});
+
+describe('failures before the dump', () => {
+  it('a counting session that cannot connect fails the attempt before pg_dump ever runs', async () => {
+    const dir = tmpDir('nosession');
+    // A pg_dump that leaves a mark when it is run at all.
+    const mark = path.join(dir, 'pg_dump-ran');
+    const wrapper = path.join(dir, 'pg_dump');
+    fs.writeFileSync(wrapper, `#!/bin/sh\ntouch "${mark}"\nexec pg_dump "$@"\n`, { mode: 0o755 });
+    const role = `nosession_${process.pid}`;
+    await sql(inject('pgAdminUrl'), `CREATE ROLE ${role} LOGIN PASSWORD 'pw-${role}' CONNECTION LIMIT 0`);
+    const url = new URL(source.url);
+    url.username = role;
+    url.password = `pw-${role}`;
+    const w = await startTestWorker({ DATABASE_URL: url.toString(), BACKUP_PG_DUMP: wrapper, BACKUP_MAX_ATTEMPTS: '2', SLACK_WEBHOOK_URL: slack.url });
+    try {
+      const handle = await startBackup(w, 'production');
+      const error = await handle.result().catch((err) => err);
+      expect(error).toBeInstanceOf(WorkflowFailedError);
+      expect(String(error.cause?.cause?.message)).toMatch(/too many connections for role/);
+      expect(fs.existsSync(mark)).toBe(false);
+      expect(attemptsOf(await handle.fetchHistory(), 'dump')).toBe(2); // a connection limit may lift: retried, as a resource
+    } finally {
+      await w.stop();
+      await sql(inject('pgAdminUrl'), `DROP ROLE ${role}`);
+    }
+  });
+
+  it('a worker that cannot give a run its settings still sends the failure to Slack', async () => {
+    // A worker on the backup queue without the backup steps (a misdeployed watchdog, say): resolveSettings is not there.
+    const taskQueue = `nosettings-${randomUUID().slice(0, 8)}`;
+    const config = loadWorkerConfig({ DATABASE_URL: source.url, SLACK_WEBHOOK_URL: slack.url, PATH: process.env.PATH });
+    const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      activities: {
+        notify: createSharedActivities(config).notify,
+        resolveSettings: async () => {
+          throw new Error('the settings are not there');
+        },
+      },
+    });
+    const running = worker.run();
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    try {
+      const before = slack.received.length;
+      const handle = await new Client({ connection }).workflow.start('backupDatabase', {
+        taskQueue,
+        workflowId: `nosettings-${randomUUID()}`,
+        args: ['production'],
+      });
+      const failure = await handle.result().catch((err) => err);
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      const texts = slack.received.slice(before).map((r) => r.json.text ?? '');
+      expect(texts).toHaveLength(1);
+      expect(texts[0]).toBe("🔴 Database backup failed\n• Environment: production\n• Error: could not read the worker's settings: the settings are not there");
+    } finally {
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
     }
   });
 });

@@ -3,6 +3,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  TemporalFailure,
   TimeoutFailure,
   isCancellation,
   log,
@@ -61,8 +62,8 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
   try {
     settings = await resolveSettings();
   } catch (err) {
-    // Every failure alerts, also one before the first step.
-    if (!isCancellation(err) && patched(PATCHES.alertBeforeFirstStep)) {
+    // Every failure alerts, also one before the first step (not a bug in this code: that fails the task, to be fixed and replayed).
+    if (err instanceof TemporalFailure && !isCancellation(err) && patched(PATCHES.alertBeforeFirstStep)) {
       const { notify } = proxyActivities<SharedActivities>(activityOptions(FALLBACK_POLICY));
       await report(notify, { outcome: 'failure', environment: shownLabel(environment), error: `could not read the worker's settings: ${describe(err)}` });
     }
