@@ -19,13 +19,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCopyActivities } from '../src/activities/copy';
 import type { CopyInput, CopyOutput } from '../src/activities/copy-common';
 import { makeCopyToDirectory } from '../src/activities/copy-dir';
-import { baseOf } from '../src/activities/run-files';
 import { makeCopyToS3, partSizeFor, type S3CopyOptions } from '../src/activities/copy-s3';
 import { stat } from '../src/activities/stat';
 import type { StatOutput } from '../src/common/types';
-import type { S3CopyConfig } from '../src/config/copies';
 import { currentProcessIdentity } from '../src/files/process-identity';
-import { recordPathFor } from '../src/files/run-files';
+import type { S3CopyConfig } from '../src/config/copies';
 import { startS3Server, type S3TestServer } from './support/s3-server';
 
 const MiB = 1024 * 1024;
@@ -265,17 +263,16 @@ describe('copyToDirectory', () => {
     expect(again.sha256).toBe(large.sha256);
     expect(fs.statSync(path.join(dest, name)).ino).toBe(before.ino);
 
-    // A crashed copy: its .part and the record of a process of this host that is gone (an unrecorded .part would be someone else's, never touched).
+    // A crashed first attempt of this run: its partial copy, and its record of it (its process is gone).
     const smallName = path.basename(small.path);
     fs.writeFileSync(path.join(dest, `${smallName}.part`), 'half a backup');
-    const gone = spawnSync('true').pid!;
-    const crashed = { ...(await currentProcessIdentity()), pid: gone, pidStartTime: '1' };
-    const record = { version: 1, namespace: 'default', workflowId: 'crashed-copy', runId: 'r', activityId: '1', attempt: 1, ...crashed };
+    const crashed = { ...(await currentProcessIdentity()), pid: spawnSync('true').pid!, pidStartTime: '1' };
+    const run = { namespace: 'default', workflowId: 'test', runId: '00000000-0000-0000-0000-000000000000', activityId: 'copy', attempt: 1 };
     fs.writeFileSync(
-      recordPathFor(dest, baseOf(smallName)),
-      JSON.stringify({ ...record, environment: '', files: [`${smallName}.part`], databases: [], writtenAt: new Date().toISOString() }),
+      path.join(dest, `${smallName.replace(/\.sql\.gz$/, '')}.owner`),
+      JSON.stringify({ version: 1, ...run, ...crashed, environment: '', files: [`${smallName}.part`], databases: [], writtenAt: new Date().toISOString() }),
     );
-    await new MockActivityEnvironment().run(makeCopyToDirectory(dest), small);
+    await new MockActivityEnvironment({ attempt: 2 }).run(makeCopyToDirectory(dest), small);
     expect(sha256(fs.readFileSync(path.join(dest, path.basename(small.path))))).toBe(small.sha256);
     expect(fs.readdirSync(dest).filter((n) => n.endsWith('.part'))).toEqual([]);
   });

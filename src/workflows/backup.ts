@@ -70,6 +70,8 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
     throw err;
   }
   const { notify } = proxyActivities<SharedActivities>(activityOptions(settings.activity));
+  // Whether any file step was scheduled: only then can the run have left something on a host.
+  let filesTouched = false;
 
   try {
     const problem = labelProblem(environment);
@@ -81,6 +83,7 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
 
     for (let host = 1; ; host++) {
       try {
+        filesTouched = true;
         const file = await backUpOnOneHost(settings, environment, timestamp, host);
         // What the lost host's execution left (on a shared directory) goes now; the backup itself is finished and kept.
         if (lostTaskQueues.length) await discardLeftovers(settings, { keepPublished: true });
@@ -109,13 +112,12 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
   } catch (err) {
     if (isCancellation(err)) {
       // Nothing the run made stays, unless it was already a finished backup. No Slack message: cancelling is a person's decision.
-      await discardLeftovers(settings, { keepPublished: false });
+      if (filesTouched) await discardLeftovers(settings, { keepPublished: false });
       throw err;
     }
     await report(notify, { outcome: 'failure', environment: shownLabel(environment), error: describe(err) });
     // Partial files, the plain .sql and scratch databases go; a published file stays for inspection.
-    // A run refused for its label made nothing.
-    if (!labelProblem(environment)) await discardLeftovers(settings, { keepPublished: true });
+    if (filesTouched) await discardLeftovers(settings, { keepPublished: true });
     throw err;
   }
 }
