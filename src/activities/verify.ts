@@ -31,7 +31,8 @@ export function makeVerify(config: WorkerConfig) {
     const signal = Context.current().cancellationSignal;
     const sql = (target: DatabaseTarget, statement: string) => psqlRows(config.libpq, target, statement, { signal });
 
-    const template = await scratchTemplate(config.libpq, admin);
+    const template = await scratchTemplate(config.libpq, admin, signal);
+    throwIfCancelled();
     // Recorded before it exists: a crash or a cancel right after still gets it dropped.
     await recordDatabase(input.path, scratchName);
     await sql(admin, `CREATE DATABASE ${quoteIdent(scratchName)} TEMPLATE ${template}`).catch((err) => {

@@ -9,10 +9,11 @@ import { psqlRows, type LibpqContext } from './libpq';
  * dump using an untrusted extension without a superuser — and template1 is used. A template1
  * that cannot be read counts as holding none.
  */
-export async function scratchTemplate(ctx: LibpqContext, server: DatabaseTarget): Promise<'template0' | 'template1'> {
+export async function scratchTemplate(ctx: LibpqContext, server: DatabaseTarget, signal?: AbortSignal): Promise<'template0' | 'template1'> {
   try {
     const rows = await psqlRows(ctx, withDatabaseName(server, 'template1'), "SELECT count(*) FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql'", {
       timeoutMs: 30_000,
+      signal,
     });
     return Number(rows[0]?.[0]) > 0 ? 'template1' : 'template0';
   } catch {
