@@ -1,9 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import zlib from 'node:zlib';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
-import { createParallelGzip } from '../../src/compression/parallel-gzip';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createParallelGzip, gzipChunks, outputSize } from '../../src/compression/parallel-gzip';
+import { followFile } from '../../src/files/follow-file';
 import { KiB, MiB, gunzipWithTool, gzipBuffer, sqlText } from '../support/gzip-samples';
 
 describe('parallel gzip: round trips', () => {
@@ -79,5 +83,61 @@ describe('parallel gzip: cancellation', () => {
     controller.abort();
     await expect(done).rejects.toThrow(/abort/i);
     expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
+
+describe('parallel gzip: zlib output sized from the previous block', () => {
+  it('starts at the worst case, then follows the last block with a quarter to spare, never below 64 KiB or above the bound', () => {
+    const bound = outputSize(MiB, undefined);
+    expect(bound).toBeGreaterThan(MiB);
+    expect(outputSize(MiB, 200_000)).toBe(Math.ceil((200_000 * 1.25) / 4096) * 4096);
+    expect(outputSize(MiB, 1000)).toBe(64 * KiB);
+    expect(outputSize(MiB, MiB)).toBe(bound);
+  });
+
+  it('round-trips when a block compresses far worse than the one before (zlib then needs a second buffer)', async () => {
+    const input = Buffer.concat([Buffer.alloc(MiB), randomBytes(MiB), Buffer.alloc(MiB), randomBytes(MiB + 7)]);
+    const gz = await gzipBuffer(input, {}, 65_536);
+    expect(zlib.gunzipSync(gz).equals(input)).toBe(true);
+  });
+});
+
+describe('parallel gzip fed by a follower that reuses its read buffer', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgbw-gzip-follow-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('compresses exactly what was written: gzipChunks is done with a chunk before it asks for the next', async () => {
+    const input = sqlText(5 * MiB + 4321, 11);
+    const file = path.join(dir, 'whole.sql');
+    fs.writeFileSync(file, input);
+    const handle = await fs.promises.open(file, 'r');
+    const seen = new Set<ArrayBufferLike>();
+    const source = followFile(handle, { state: () => 'complete', chunkSize: 256 * KiB, pollMs: 5, signal: new AbortController().signal, reuseBuffer: true });
+    const spy = async function* () {
+      for await (const chunk of source) {
+        seen.add(chunk.buffer);
+        yield chunk;
+      }
+    };
+    const parts: Buffer[] = [];
+    for await (const piece of gzipChunks(spy(), { blockSize: 64 * KiB })) parts.push(piece);
+    await handle.close();
+    expect(seen.size).toBe(1); // one read buffer for the whole file
+    expect(zlib.gunzipSync(Buffer.concat(parts)).equals(input)).toBe(true);
+  });
+
+  it('ends at once when its pipeline is aborted while the follower waits for the writer', async () => {
+    const file = path.join(dir, 'growing.sql');
+    fs.writeFileSync(file, sqlText(300 * KiB, 2));
+    const handle = await fs.promises.open(file, 'r');
+    const controller = new AbortController();
+    const source = followFile(handle, { state: () => 'writing', chunkSize: MiB, pollMs: 20, signal: controller.signal, reuseBuffer: true });
+    const done = pipeline(gzipChunks(source), new Writable({ write: (_c, _e, cb) => cb() }), { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    controller.abort();
+    await expect(done).rejects.toThrow(/abort/i);
+    expect(Date.now() - started).toBeLessThan(1000);
+    await handle.close();
   });
 });
