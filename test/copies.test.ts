@@ -130,6 +130,19 @@ describe('copyToS3 on a real S3 server (MinIO)', () => {
     expect(uploads.Uploads ?? []).toEqual([]);
   });
 
+  it('reads the file once, hashing it as it uploads: a source that changed is refused and its object deleted', async () => {
+    const changed = await makeBackup('resee_prod_production_20251022_030000.sql.gz', 2000, 30);
+    const bytes = fs.readFileSync(changed.path);
+    bytes[100] ^= 0xff;
+    fs.writeFileSync(changed.path, bytes);
+    const err = await failure(runS3(changed));
+    expect(err.type).toBe('SourceChecksumMismatch');
+    expect(err.nonRetryable).toBe(true);
+    const key = PREFIX + path.basename(changed.path);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: key }));
+    expect(listed.Contents ?? []).toEqual([]);
+  });
+
   it('is idempotent on retry: the verified object is kept, not uploaded again', async () => {
     const key = PREFIX + path.basename(small.path);
     const before = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
@@ -252,7 +265,20 @@ describe('copyToDirectory', () => {
     expect(sha256(fs.readFileSync(path.join(dest, name)))).toBe(large.sha256);
     execFileSync('sha256sum', ['-c', `${name}.sha256`], { cwd: dest });
     expect(fs.readdirSync(dest).sort()).toEqual([name, `${name}.sha256`]);
-    expect(beats.map((b) => b.phase)).toEqual(expect.arrayContaining(['write', 'verify']));
+    // One pass: written while hashed, no read-back.
+    expect(new Set(beats.map((b) => b.phase))).toEqual(new Set(['write']));
+  });
+
+  it('a source that no longer matches its checksum is not copied, and nothing is left', async () => {
+    const changed = await makeBackup('resee_prod_production_20251023_030000.sql.gz', 500, 20);
+    const bytes = fs.readFileSync(changed.path);
+    bytes[bytes.length - 20] ^= 0xff; // same size, other contents: rot, or someone else's hand
+    fs.writeFileSync(changed.path, bytes);
+    const dest = fs.mkdtempSync(path.join(tmp, 'changed-'));
+    const err = await failure(new MockActivityEnvironment().run(makeCopyToDirectory(dest), changed));
+    expect(err.type).toBe('SourceChecksumMismatch');
+    expect(err.nonRetryable).toBe(true);
+    expect(fs.readdirSync(dest)).toEqual([]);
   });
 
   it('is idempotent on retry and replaces a crashed attempt’s stale .part', async () => {
@@ -299,6 +325,25 @@ describe('copyToDirectory', () => {
     const err = await failure(new MockActivityEnvironment().run(makeCopyToDirectory(path.join(tmp, 'x')), { ...small, sha256: large.sha256 }));
     expect(err.nonRetryable).toBe(true);
     expect(err.type).toBe('ChecksumMismatch');
+  });
+});
+
+describe('stat', () => {
+  it('writes the sidecar from the digest the writer computed, without reading the file; a size that changed is refused', async () => {
+    const file = path.join(tmp, 'resee_prod_production_20251024_030000.sql.gz');
+    fs.writeFileSync(file, zlib.gzipSync(Buffer.from('-- PostgreSQL database dump\n')), { mode: 0o600 });
+    const size = fs.statSync(file).size;
+    // A digest the file does not have: the sidecar holds it, so stat did not hash the file.
+    const given = 'ab'.repeat(32);
+    const out: StatOutput = await new MockActivityEnvironment().run(stat, { path: file, sha256: given, sizeBytes: size });
+    expect(out).toEqual({ sizeBytes: size, sha256: given, checksumPath: `${file}.sha256` });
+    expect(fs.readFileSync(`${file}.sha256`, 'utf8')).toBe(`${given}  ${path.basename(file)}\n`);
+
+    const err = await failure(new MockActivityEnvironment().run(stat, { path: file, sha256: given, sizeBytes: size + 1 }));
+    expect(err.type).toBe('BackupChanged');
+    // Without a digest (a retry that found the file published), it reads the file once.
+    const read: StatOutput = await new MockActivityEnvironment().run(stat, { path: file });
+    expect(read.sha256).toBe(sha256(fs.readFileSync(file)));
   });
 });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -118,7 +118,11 @@ describe('encrypt activity', () => {
   });
 
   it('turns X.sql.gz into X.sql.gz.age (0600, age format), removes the plaintext, leaves nothing partial', () => {
-    expect(out.result).toEqual({ path: `${gz}.age`, fileName: `${path.basename(gz)}.age`, bytes: fs.statSync(`${gz}.age`).size });
+    const sha256 = createHash('sha256')
+      .update(fs.readFileSync(`${gz}.age`))
+      .digest('hex');
+    // Size and sha256 of the .age as it was written: stat writes the sidecar from them, without reading the file again.
+    expect(out.result).toEqual({ path: `${gz}.age`, fileName: `${path.basename(gz)}.age`, bytes: fs.statSync(`${gz}.age`).size, sha256 });
     expect(fs.existsSync(gz)).toBe(false);
     expect(fs.statSync(`${gz}.age`).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(tmp).filter((f) => f.endsWith('.part'))).toEqual([]);
@@ -151,8 +155,36 @@ describe('encrypt activity', () => {
   it('a retry after publishing returns the same .age without redoing it', async () => {
     const before = fs.readFileSync(`${gz}.age`);
     const again = await runEncrypt([alice.recipient], gz);
-    expect(again.result).toEqual(out.result);
+    // Without the digest (stat reads the file then): this attempt did not write it.
+    expect(again.result).toEqual({ path: out.result.path, fileName: out.result.fileName, bytes: out.result.bytes });
     expect(fs.readFileSync(`${gz}.age`).equals(before)).toBe(true);
+  });
+
+  it('encrypts only the file compress wrote: a plaintext whose sha256 differs is refused, nothing is left', async () => {
+    const file = placeBackup('20251019_030000');
+    const err = await new MockActivityEnvironment()
+      .run(makeEncrypt({ recipients: [alice.recipient] }), { path: file, sha256: '0'.repeat(64) })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect((err as ApplicationFailure).type).toBe('SourceChecksumMismatch');
+    expect(fs.existsSync(`${file}.age`)).toBe(false);
+    expect(fs.existsSync(`${file}.age.part`)).toBe(false);
+    const ok: EncryptOutput = await new MockActivityEnvironment().run(makeEncrypt({ recipients: [alice.recipient] }), {
+      path: file,
+      sha256: createHash('sha256').update(dumpGz).digest('hex'),
+    });
+    expect(ok.path).toBe(`${file}.age`);
+  });
+
+  it('a .sql.zst becomes .sql.zst.age', async () => {
+    const file = path.join(tmp, `${source.name}_production_20251018_030000.sql.zst`);
+    const plain = execFileSync('gunzip', ['-c'], { input: dumpGz, maxBuffer: 256 * 1024 * 1024 });
+    fs.writeFileSync(file, execFileSync('zstd', ['-q', '-c'], { input: plain, maxBuffer: 256 * 1024 * 1024 }), { mode: 0o600 });
+    const { result } = await runEncrypt([alice.recipient], file);
+    expect(result.fileName).toBe(`${path.basename(file)}.age`);
+    expect(execFileSync('sh', ['-c', 'age -d -i "$1" "$2" | zstd -d -q -c | sha256sum', 'x', alice.identityFile, result.path]).toString()).toBe(
+      execFileSync('sha256sum', { input: plain }).toString(),
+    );
   });
 
   it('a retry that finds both .age and .gz (crash before unlink) finishes the job', async () => {
@@ -160,7 +192,7 @@ describe('encrypt activity', () => {
     const first = await runEncrypt([alice.recipient], file);
     fs.writeFileSync(file, dumpGz, { mode: 0o600 });
     const again = await runEncrypt([alice.recipient], file);
-    expect(again.result).toEqual(first.result);
+    expect(again.result).toMatchObject({ path: first.result.path, bytes: first.result.bytes });
     expect(fs.existsSync(file)).toBe(false);
   });
 

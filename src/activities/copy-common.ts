@@ -40,43 +40,54 @@ export async function expectSidecar(input: CopyInput): Promise<string> {
 }
 
 /**
- * sha256 of a file, read in `partSize` slices as well: `parts` are the raw per-part digests an S3
- * multipart upload of the same bytes with that part size produces. Heartbeats progress.
+ * sha256 of a stream of bytes, and of each `partSize` slice of it: the raw per-part digests an
+ * S3 multipart upload of the same bytes with that part size produces.
  */
-export async function hashFile(file: string, step: string, partSize = 0, phase = 'verify'): Promise<{ sha256: string; bytes: number; parts: Buffer[] }> {
-  const parts: Buffer[] = [];
-  let part = createHash('sha256');
-  let inPart = 0;
-  let bytes = 0;
-  const eachPart = (chunk: Buffer) => {
+export class PartDigests {
+  private readonly whole = createHash('sha256');
+  private readonly parts: Buffer[] = [];
+  private part = createHash('sha256');
+  private inPart = 0;
+  bytes = 0;
+
+  constructor(private readonly partSize = 0) {}
+
+  update(chunk: Buffer): void {
+    this.whole.update(chunk);
+    this.bytes += chunk.length;
+    if (this.partSize <= 0) return;
     for (let at = 0; at < chunk.length;) {
-      const take = Math.min(partSize - inPart, chunk.length - at);
-      part.update(chunk.subarray(at, at + take));
-      inPart += take;
+      const take = Math.min(this.partSize - this.inPart, chunk.length - at);
+      this.part.update(chunk.subarray(at, at + take));
+      this.inPart += take;
       at += take;
-      if (inPart === partSize) {
-        parts.push(part.digest());
-        part = createHash('sha256');
-        inPart = 0;
+      if (this.inPart === this.partSize) {
+        this.parts.push(this.part.digest());
+        this.part = createHash('sha256');
+        this.inPart = 0;
       }
     }
-  };
+  }
+
+  /** Once, after the last byte. */
+  finish(): { sha256: string; bytes: number; parts: Buffer[] } {
+    if (this.partSize > 0 && this.inPart > 0) this.parts.push(this.part.digest());
+    return { sha256: this.whole.digest('hex'), bytes: this.bytes, parts: this.parts };
+  }
+}
+
+/** sha256 of a file and its per-part digests (see PartDigests), read once. Heartbeats progress. */
+export async function hashFile(file: string, step: string, partSize = 0, phase = 'verify'): Promise<{ sha256: string; bytes: number; parts: Buffer[] }> {
+  const digests = new PartDigests(partSize);
   const total = (await fs.stat(file)).size;
-  const { sha256 } = await withHeartbeats(
-    () => ({ step, phase, bytes, total }),
-    sha256File(file, {
-      signal: Context.current().cancellationSignal,
-      onChunk: (chunk, soFar) => {
-        bytes = soFar;
-        if (partSize > 0) eachPart(chunk);
-      },
-    }).catch((err) => {
+  await withHeartbeats(
+    () => ({ step, phase, bytes: digests.bytes, total }),
+    sha256File(file, { signal: Context.current().cancellationSignal, onChunk: (chunk) => digests.update(chunk) }).catch((err) => {
       throwIfCancelled();
       throw err;
     }),
   );
-  if (partSize > 0 && inPart > 0) parts.push(part.digest());
-  return { sha256, bytes, parts };
+  return digests.finish();
 }
 
 /** The source changed (or rotted) since `stat` hashed it: another attempt reads the same bytes. */

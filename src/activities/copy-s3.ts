@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline as pipelineCallback, Transform } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
+  DeleteObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   PutObjectCommand,
@@ -14,7 +16,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { S3CopyConfig } from '../config/copies';
-import { expectSidecar, hashFile, sourceChanged, type CopyInput, type CopyOutput } from './copy-common';
+import { expectSidecar, hashFile, PartDigests, sourceChanged, type CopyInput, type CopyOutput } from './copy-common';
 import { s3Failure } from '../s3/errors';
 import { READ_CHUNK } from '../files/files';
 import { s3ClientFor } from '../s3/client';
@@ -37,11 +39,13 @@ export interface S3CopyOptions {
 
 /**
  * `copyToS3`: uploads the backup (multipart, streamed) and then its sidecar to
- * `s3://bucket/<prefix><name>`. Every part carries its SHA-256, which the service checks on
- * arrival; afterwards HeadObject must show the size, the `sha256` metadata and, where the
- * service reports it, the SHA-256 (composite) checksum computed from the local file. A retry
- * that finds the verified object skips the upload; an object of that name with other contents
- * is never overwritten.
+ * `s3://bucket/<prefix><name>`. The file is read once: hashed as it is uploaded (whole and per
+ * part), and every part carries its SHA-256, which the service checks on arrival. Afterwards
+ * the file must have been the verified backup (else the object is deleted again), and
+ * HeadObject must show the size, the `sha256` metadata and, where the service reports it, the
+ * SHA-256 (composite) checksum of the bytes that were read. A retry that finds the verified
+ * object skips the upload (reading the file once to check it); an object of that name with
+ * other contents is never overwritten.
  */
 export function makeCopyToS3(config: S3CopyConfig, options: S3CopyOptions = {}) {
   let client: S3Client | undefined;
@@ -56,22 +60,37 @@ export function makeCopyToS3(config: S3CopyConfig, options: S3CopyOptions = {}) 
     const partSize = partSizeFor(size, options.partSizeBytes ?? 16 * MiB);
     const ctx = Context.current();
     try {
-      // One read of the file: confirms it still is the verified backup and yields the per-part
-      // digests the service's composite checksum must equal.
-      const local = await hashFile(input.path, STEP, partSize, 'hash');
-      if (local.sha256 !== input.sha256) throw sourceChanged(input.path, input.sha256, local.sha256);
-      const expected = expectedChecksum(local.sha256, local.parts);
-
       if (ctx.info.attempt > 1) await abortIncompleteUploads(s3(), config.bucket, key); // a crashed attempt's parts
       const existing = await head(s3(), config.bucket, key, ctx.cancellationSignal);
-      // Skipping the upload needs the service's own SHA-256 to agree, not just size and metadata.
-      const problems = existing && verify(existing, size, input.sha256, expected, true);
       if (existing && existing.Metadata?.sha256 !== input.sha256) {
         throw ApplicationFailure.nonRetryable(`${target} already exists with other contents; not overwriting it`, 'CopyExists');
       }
+      let expected: ExpectedChecksum | undefined;
+      let problems: string | undefined;
+      if (existing) {
+        // A retry: skipping the upload needs the service's own SHA-256 to agree with the file's, not just size and metadata.
+        const local = await hashFile(input.path, STEP, partSize, 'hash');
+        if (local.sha256 !== input.sha256) throw sourceChanged(input.path, input.sha256, local.sha256);
+        expected = expectedChecksum(local.sha256, local.parts);
+        problems = verify(existing, size, input.sha256, expected, true);
+      }
       if (!existing || problems) {
         // `existing` with problems can only be an earlier attempt of this copy that went wrong.
-        await upload(s3(), config, { key, file: input.path, size, sha256: input.sha256, partSize, queueSize: options.queueSize ?? 2, mayExist: !!existing });
+        const read = await upload(s3(), config, {
+          key,
+          file: input.path,
+          size,
+          sha256: input.sha256,
+          partSize,
+          queueSize: options.queueSize ?? 2,
+          mayExist: !!existing,
+        });
+        if (read.sha256 !== input.sha256 || read.bytes !== size) {
+          // What went up is not the verified backup: it must not stay there under its name.
+          await deleteObject(s3(), config.bucket, key);
+          throw sourceChanged(input.path, input.sha256, read.sha256);
+        }
+        expected = expectedChecksum(read.sha256, read.parts);
         const after = await head(s3(), config.bucket, key, ctx.cancellationSignal);
         const afterProblems = after ? verify(after, size, input.sha256, expected, false) : 'it is not there';
         if (afterProblems) {
@@ -95,8 +114,8 @@ export function makeCopyToS3(config: S3CopyConfig, options: S3CopyOptions = {}) 
       log.info('copied', {
         target,
         bytes: size,
-        parts: local.parts.length,
-        checksum: expected.checked ? 'sha256 verified by the service' : 'size and metadata',
+        parts: expected?.parts,
+        checksum: expected?.checked ? 'sha256 verified by the service' : 'size and metadata',
       });
       return { target, bytes: size, sha256: input.sha256 };
     } catch (err) {
@@ -116,9 +135,18 @@ interface UploadJob {
   mayExist: boolean;
 }
 
-async function upload(client: S3Client, config: S3CopyConfig, job: UploadJob): Promise<void> {
+/** Uploads the file, reading it once; resolves to the digests of what was read (whole and per part). */
+async function upload(client: S3Client, config: S3CopyConfig, job: UploadJob): Promise<ReturnType<PartDigests['finish']>> {
   const signal = Context.current().cancellationSignal;
-  const body = createReadStream(job.file, { highWaterMark: READ_CHUNK });
+  const source = createReadStream(job.file, { highWaterMark: READ_CHUNK });
+  const digests = new PartDigests(job.partSize);
+  const body = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      digests.update(chunk);
+      done(null, chunk);
+    },
+  });
+  pipelineCallback(source, body, () => undefined); // a read error reaches the upload through `body`
   const uploader = new Upload({
     client,
     partSize: job.partSize,
@@ -128,7 +156,7 @@ async function upload(client: S3Client, config: S3CopyConfig, job: UploadJob): P
       Key: job.key,
       Body: body,
       ContentLength: job.size,
-      ContentType: job.key.endsWith('.gz') ? 'application/gzip' : 'application/octet-stream',
+      ContentType: job.key.endsWith('.gz') ? 'application/gzip' : job.key.endsWith('.zst') ? 'application/zstd' : 'application/octet-stream',
       // Each part (or the single PUT) carries its SHA-256; the service rejects a damaged one.
       ChecksumAlgorithm: 'SHA256',
       Metadata: { sha256: job.sha256 },
@@ -143,6 +171,7 @@ async function upload(client: S3Client, config: S3CopyConfig, job: UploadJob): P
   signal.addEventListener('abort', onCancel, { once: true });
   try {
     await withHeartbeats(() => ({ step: STEP, phase: 'upload', bytes: uploaded, total: job.size }), uploader.done());
+    return digests.finish();
   } catch (err) {
     // lib-storage aborts the multipart upload itself on a part failure, but not before done()
     // rejects on cancellation: remove the parts here so nothing billable is left behind.
@@ -150,7 +179,17 @@ async function upload(client: S3Client, config: S3CopyConfig, job: UploadJob): P
     throw err;
   } finally {
     signal.removeEventListener('abort', onCancel);
+    source.destroy();
     body.destroy();
+  }
+}
+
+/** Removes an object this attempt uploaded. Best effort: the failure that follows says what happened. */
+async function deleteObject(client: S3Client, bucket: string, key: string): Promise<void> {
+  try {
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: AbortSignal.timeout(15_000) });
+  } catch (err) {
+    log.warn('could not delete an uploaded object whose source changed', { key, error: (err as Error).name });
   }
 }
 

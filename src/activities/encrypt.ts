@@ -8,28 +8,35 @@ import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { EncryptionConfig } from '../config/encryption';
 import { loadAge } from '../encryption/age';
 import { exists, openPart, publishPart, READ_CHUNK, removeQuietly } from '../files/files';
+import { Sha256PassThrough } from '../files/sha256';
 import { throwIfCancelled, withHeartbeats } from './progress';
 import { forgetFiles, recordFiles } from './run-files';
 
 export interface EncryptInput {
-  /** The finished `<name>.sql.gz`. */
+  /** The finished `<name>.sql.gz` (or `.sql.zst`). */
   path: string;
+  /** Its sha256 as compress wrote it: what is read for encrypting must be exactly that (absent in runs from before). */
+  sha256?: string;
 }
 
 export interface EncryptOutput {
-  /** `<name>.sql.gz.age` */
+  /** `<name>.sql.gz.age` (or `.sql.zst.age`) */
   path: string;
   fileName: string;
   bytes: number;
+  /** sha256 of the `.age`, computed as it was written (absent when an earlier attempt had published it). */
+  sha256?: string;
 }
 
 /**
  * `encrypt`: `<name>.sql.gz` → `<name>.sql.gz.age` for the configured recipients, streamed
  * (age's STREAM format, 64 KiB chunks: memory stays flat whatever the size); the plaintext
- * `.sql.gz` is removed once the `.age` is durable.
+ * is removed once the `.age` is durable. One read of the plaintext, one write of the `.age`:
+ * the plaintext is hashed as it is read (it must be the file compress wrote and verify
+ * restored) and the `.age` as it is written (its sha256 goes to `stat`).
  */
 export function makeEncrypt(encryption: EncryptionConfig) {
-  return async function encrypt({ path: gzPath }: EncryptInput): Promise<EncryptOutput> {
+  return async function encrypt({ path: gzPath, sha256: expected }: EncryptInput): Promise<EncryptOutput> {
     const agePath = `${gzPath}.age`;
     const fileName = path.basename(agePath);
 
@@ -47,26 +54,37 @@ export function makeEncrypt(encryption: EncryptionConfig) {
     await recordFiles(gzPath, `${agePath}.part`, agePath);
     const { partPath, handle } = await openPart(agePath);
     const source = createReadStream(gzPath, { highWaterMark: READ_CHUNK });
+    const plain = new Sha256PassThrough();
+    const written = new Sha256PassThrough();
     let published = false;
     try {
-      const encrypted = await encrypter.encrypt(Readable.toWeb(source) as ReadableStream<Uint8Array>);
+      const encrypted = await encrypter.encrypt(Readable.toWeb(source.pipe(plain)) as ReadableStream<Uint8Array>);
+      source.once('error', (err) => plain.destroy(err));
       await withHeartbeats(
         () => ({ step: 'encrypt', bytesIn: source.bytesRead, totalIn: bytesIn }),
-        pipeline(Readable.fromWeb(encrypted as WebReadableStream<Uint8Array>), handle.createWriteStream({ flush: true }), {
+        pipeline(Readable.fromWeb(encrypted as WebReadableStream<Uint8Array>), written, handle.createWriteStream({ flush: true }), {
           signal: Context.current().cancellationSignal,
         }).catch((err) => {
           throwIfCancelled();
           throw err;
         }),
       );
+      const read = plain.digest();
+      if (expected && read !== expected) {
+        throw ApplicationFailure.nonRetryable(
+          `${path.basename(gzPath)} changed after it was written (sha256 ${read}, expected ${expected}): not encrypting a file that is not the verified backup`,
+          'SourceChecksumMismatch',
+        );
+      }
       // The write stream fsynced and closed the handle.
-      const bytes = (await fs.stat(partPath)).size;
+      const bytes = written.bytes;
+      const sha256 = written.digest();
       await publishPart(partPath, agePath);
       published = true;
       await fs.unlink(gzPath);
       await forgetFiles(gzPath, gzPath, partPath);
       log.info('encrypted', { file: fileName, bytesIn, bytes, recipients: encryption.recipients.length });
-      return { path: agePath, fileName, bytes };
+      return { path: agePath, fileName, bytes, sha256 };
     } finally {
       if (!published) {
         source.destroy();
@@ -82,7 +100,7 @@ async function sizeOf(file: string): Promise<number> {
     return (await fs.stat(file)).size;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      // Neither the .gz nor its .age: another attempt cannot make it appear.
+      // Neither the compressed file nor its .age: another attempt cannot make it appear.
       throw ApplicationFailure.nonRetryable(`${path.basename(file)} not found: nothing to encrypt`, 'BackupMissing');
     }
     throw err;

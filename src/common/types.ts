@@ -22,6 +22,12 @@ export interface BackupSettings {
    * replay their sequential steps unchanged.
    */
   compressWhileDumping?: boolean;
+  /**
+   * Run verify beside compress (with verification on and compressWhileDumping), restoring the
+   * compressed file as it is written (needs three slots, BACKUP_HOST_CONCURRENCY ≥ 3). Absent in
+   * runs recorded before it existed, which replay with verify after compress.
+   */
+  verifyWhileCompressing?: boolean;
 }
 
 export interface ActivityPolicy {
@@ -58,27 +64,40 @@ export interface DumpOutput {
 /** A finished dump, or the dump this run is writing right now (followed as it grows). */
 export type CompressInput = { sqlPath: string } | { whileDumping: true };
 
-/** What a `compress` beside the dump returns when it had nothing to follow; the workflow compresses after the dump then. */
+/** What a `compress` beside the dump (or a `verify` beside compress) returns when it had nothing to follow; the workflow then runs the step after. */
 export interface NothingFollowed {
   followed: false;
   reason: string;
 }
 
 export interface CompressOutput {
-  /** The dump compressed (removed once the `.sql.gz` is in place). */
+  /** The dump compressed (removed once the `.sql.gz` / `.sql.zst` is in place). */
   sqlPath: string;
   path: string;
   fileName: string;
   bytesIn: number;
   bytesOut: number;
+  /** sha256 of the compressed file, computed as it was written (absent from a retry that found it published, and in runs from before). */
+  sha256?: string;
 }
 
-export interface VerifyInput {
-  environment: string;
+/** A finished backup file and the source's counts, or (beside compress) this run's compress, followed as it writes. */
+export type VerifyInput =
+  | {
+      environment: string;
+      path: string;
+      rowCounts: Record<string, number>;
+      /** Large objects in the dump's snapshot; absent in runs from before they were counted. */
+      largeObjects?: number;
+    }
+  | { environment: string; whileCompressing: true };
+
+/** What a `verify` beside compress returns when it verified the file compress published. */
+export interface VerifyBesideOutput {
+  followed: true;
+  /** The compressed file it restored, whole: the workflow takes the verification only for the file compress returned. */
   path: string;
-  rowCounts: Record<string, number>;
-  /** Large objects in the dump's snapshot; absent in runs from before they were counted. */
-  largeObjects?: number;
+  verification: VerifyOutput;
 }
 
 export interface VerifyOutput {
@@ -122,6 +141,9 @@ export interface PruneOutput {
 
 export interface StatInput {
   path: string;
+  /** sha256 and size of the file as the step that wrote it computed them (absent: `stat` reads the file). */
+  sha256?: string;
+  sizeBytes?: number;
 }
 
 export interface StatOutput {
