@@ -208,6 +208,23 @@ describe('damaged files and bad input', () => {
     expect(await tableCount(target)).toBe(0);
   });
 
+  it("restores a .sql.zst; a truncated one fails in zstd's words and commits nothing", async () => {
+    const dumpZst = execFileSync('sh', ['-c', 'pg_dump --format=plain --no-password "$1" | zstd -q -3', 'dump', source.url], { maxBuffer: 256 * 1024 * 1024 });
+    const file = await place('zst_production_20251105_030000.sql.zst', dumpZst);
+    const target = await emptyDatabase('zst');
+    const run = await restore([file, '--target', target]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/checksum verified/);
+    expect(await tableFingerprints(target)).toEqual(await tableFingerprints(source.url));
+
+    const cut = await place('zstcut_production_20251106_030000.sql.zst', dumpZst.subarray(0, Math.floor(dumpZst.length * 0.8)), false);
+    const other = await emptyDatabase('zstcut');
+    const failed = await restore([cut, '--target', other]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/is truncated or corrupted: zstd says "zstd decompression failed \(exit code \d+\): .*nothing was restored/);
+    expect(await tableCount(other)).toBe(0);
+  });
+
   it('refuses a file that does not match its .sha256 sidecar, and commits nothing', async () => {
     const file = await place('sum_production_20251104_030000.sql.gz', dumpGz);
     fs.writeFileSync(`${file}.sha256`, `${'0'.repeat(64)}  ${path.basename(file)}\n`);

@@ -1,14 +1,16 @@
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Context, log } from '@temporalio/activity';
-import { createParallelGzip } from '../compression/parallel-gzip';
+import { compressedSuffix, COMPRESSIONS } from '../common/backup-suffix';
+import { gzipChunks } from '../compression/parallel-gzip';
+import { createZstdCompress } from '../compression/zstd';
 import type { WorkerConfig } from '../config';
 import type { CompressInput, CompressOutput, NothingFollowed } from '../common/types';
 import { exists, openPart, publishPart, READ_CHUNK, removeQuietly } from '../files/files';
 import { WriterFailed, followFile } from '../files/follow-file';
-import { awaitDump, forgetDump, runKey, type LiveDump } from './live-dumps';
+import { Sha256PassThrough } from '../files/sha256';
+import { announceCompression, awaitDump, forgetDump, runKey, type Announced, type CompressionResult, type LiveDump } from './live-dumps';
 import { throwIfCancelled, withHeartbeats } from './progress';
 import { forgetFiles, recordFiles } from './run-files';
 
@@ -18,10 +20,13 @@ const DUMP_START_WAIT_MS = 30_000;
 const FOLLOW_POLL_MS = 20;
 
 /**
- * `compress`: `<name>.sql` → `<name>.sql.gz`, streamed; the `.sql` is removed after. One standard
- * gzip member, compressed on every core (pigz-style blocks, see compression/parallel-gzip).
+ * `compress`: `<name>.sql` → `<name>.sql.gz` (or `.sql.zst`), streamed; the `.sql` is removed
+ * after. gzip: one standard gzip member, compressed on every core (pigz-style blocks, see
+ * compression/parallel-gzip); zstd: Debian's `zstd -T0`. Size and sha256 of the output are
+ * computed as it is written and handed on, so no later step reads the file again for them.
  * With `{ whileDumping: true }` it starts beside this run's `dump` and reads the file as
- * pg_dump writes it, so the two steps overlap instead of adding up.
+ * pg_dump writes it, so the two steps overlap instead of adding up; a `verify` beside it may
+ * follow its output in turn (see live-dumps).
  */
 export function makeCompress(config: WorkerConfig, { dumpStartWaitMs = DUMP_START_WAIT_MS } = {}) {
   return async function compress(input: CompressInput): Promise<CompressOutput | NothingFollowed> {
@@ -32,16 +37,22 @@ export function makeCompress(config: WorkerConfig, { dumpStartWaitMs = DUMP_STAR
 async function compressFile(config: WorkerConfig, sqlPath: string): Promise<CompressOutput> {
   const done = await alreadyCompressed(sqlPath);
   if (done) return done;
-  const totalIn = (await fs.stat(sqlPath)).size;
-  const source = createReadStream(sqlPath, { highWaterMark: READ_CHUNK });
-  return gzipToBackup(config, sqlPath, source, () => ({ step: 'compress', bytesIn: source.bytesRead, totalIn }));
+  const handle = await fs.open(sqlPath, 'r');
+  try {
+    const totalIn = (await handle.stat()).size;
+    let bytesIn = 0;
+    const source = readWhole(config, handle, (n) => (bytesIn = n));
+    return await compressToBackup(config, sqlPath, source, () => ({ step: 'compress', bytesIn, totalIn }));
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
 /**
  * Follows the dump this run's `dump` step is writing on this worker. If there is none (the
  * dump has not started within `dumpStartWaitMs`) or the dump attempt fails, it says so and
- * leaves the work to a plain compress after the dump's retry; it never publishes a `.sql.gz`
- * before pg_dump finished and the dump step published `<name>.sql`.
+ * leaves the work to a plain compress after the dump's retry; it never publishes a compressed
+ * file before pg_dump finished and the dump step published `<name>.sql`.
  */
 async function compressWhileDumping(config: WorkerConfig, dumpStartWaitMs: number): Promise<CompressOutput | NothingFollowed> {
   const { info, cancellationSignal: signal } = Context.current();
@@ -64,14 +75,21 @@ async function compressWhileDumping(config: WorkerConfig, dumpStartWaitMs: numbe
       signal,
       onRead: (n) => (bytesIn = n),
       reopen: async () => (reopened = await fs.open(dump.sqlPath, 'r')),
+      reuseBuffer: reusesChunks(config),
     });
-    const out = await gzipToBackup(config, dump.sqlPath, source, async () => ({
-      step: 'compress',
-      bytesIn,
-      // What pg_dump has written so far, while it still writes.
-      totalIn: (await handle.stat()).size,
-      dumping: dump.state() === 'writing',
-    }));
+    const out = await compressToBackup(
+      config,
+      dump.sqlPath,
+      source,
+      async () => ({
+        step: 'compress',
+        bytesIn,
+        // What pg_dump has written so far, while it still writes.
+        totalIn: (await handle.stat()).size,
+        dumping: dump.state() === 'writing',
+      }),
+      { run, dump },
+    );
     forgetDump(run, dump);
     return out;
   } catch (err) {
@@ -81,6 +99,17 @@ async function compressWhileDumping(config: WorkerConfig, dumpStartWaitMs: numbe
     await handle.close().catch(() => undefined);
     await reopened?.close().catch(() => undefined);
   }
+}
+
+/** The whole of a finished file, read as the compressor takes it. */
+function readWhole(config: WorkerConfig, handle: fs.FileHandle, onRead: (n: number) => void): AsyncGenerator<Buffer> {
+  const signal = Context.current().cancellationSignal;
+  return followFile(handle, { state: () => 'complete', chunkSize: READ_CHUNK, pollMs: FOLLOW_POLL_MS, signal, onRead, reuseBuffer: reusesChunks(config) });
+}
+
+/** gzipChunks copies each chunk before it asks for the next; the zstd child's pipe may still hold one. */
+function reusesChunks(config: WorkerConfig): boolean {
+  return config.compression.kind === 'gzip';
 }
 
 /** The dump's file, still `.part` or already published; only if it is the very file (inode) the dump announced. */
@@ -100,45 +129,67 @@ async function openDumpFile(dump: LiveDump): Promise<fs.FileHandle | undefined> 
 
 /** A retry after the previous attempt published but could not report back: finish, don't redo. */
 async function alreadyCompressed(sqlPath: string): Promise<CompressOutput | undefined> {
-  const gzPath = `${sqlPath}.gz`;
-  if (!(await exists(gzPath))) return undefined;
-  await removeQuietly(sqlPath);
-  return { sqlPath, path: gzPath, fileName: path.basename(gzPath), bytesIn: 0, bytesOut: (await fs.stat(gzPath)).size };
+  for (const kind of COMPRESSIONS) {
+    const outPath = sqlPath + compressedSuffix(kind);
+    if (!(await exists(outPath))) continue;
+    await removeQuietly(sqlPath);
+    // No sha256: `stat` computes it from the file (this path is a rare retry).
+    return { sqlPath, path: outPath, fileName: path.basename(outPath), bytesIn: 0, bytesOut: (await fs.stat(outPath)).size };
+  }
+  return undefined;
 }
 
-/** Gzips `source` into `<sqlPath>.gz.part`, publishes `<sqlPath>.gz`, then removes `<sqlPath>`. */
-async function gzipToBackup(
+/**
+ * Compresses `source` into `<sqlPath>.gz.part` (`.zst.part`), hashing what it writes, publishes
+ * `<sqlPath>.gz`, then removes `<sqlPath>`. Beside a dump (`beside`), the output is announced
+ * to a `verify` of the same run, which restores it as it grows.
+ */
+async function compressToBackup(
   config: WorkerConfig,
   sqlPath: string,
-  source: NodeJS.ReadableStream | AsyncIterable<Buffer>,
+  source: AsyncGenerator<Buffer>,
   details: () => object | Promise<object>,
+  beside?: { run: string; dump: LiveDump },
 ): Promise<CompressOutput> {
-  const gzPath = `${sqlPath}.gz`;
-  const fileName = path.basename(gzPath);
-  await recordFiles(sqlPath, `${gzPath}.part`, gzPath);
-  const { partPath, handle } = await openPart(gzPath);
+  const outPath = sqlPath + compressedSuffix(config.compression.kind);
+  const fileName = path.basename(outPath);
+  await recordFiles(sqlPath, `${outPath}.part`, outPath);
+  const { partPath, handle } = await openPart(outPath);
   let published = false;
+  let announced: Announced<CompressionResult> | undefined;
   try {
+    if (beside) announced = announceCompression(beside.run, { path: outPath, partPath, ino: (await handle.stat()).ino, dump: beside.dump });
+    const signal = Context.current().cancellationSignal;
+    const tap = new Sha256PassThrough();
+    // flush: fsync before close, so the published file is durable.
+    const sink = handle.createWriteStream({ flush: true });
+    const { kind, level } = config.compression;
+    const written =
+      kind === 'gzip'
+        ? // The generator form, not a Transform: it takes a chunk only when done with the last (see followFile's reuseBuffer).
+          pipeline(gzipChunks(source, { level }), tap, sink, { signal })
+        : pipeline(source, createZstdCompress({ level }), tap, sink, { signal });
     await withHeartbeats(
       details,
-      pipeline(source, createParallelGzip({ level: config.gzipLevel }), handle.createWriteStream({ flush: true }), {
-        signal: Context.current().cancellationSignal,
-      }).catch((err) => {
+      written.catch((err) => {
         throwIfCancelled();
         throw err;
       }),
     );
-    // The stream fsynced and closed the handle.
-    const bytesOut = (await fs.stat(partPath)).size;
+    const bytesOut = tap.bytes;
+    const sha256 = tap.digest();
     const bytesIn = (await fs.stat(sqlPath)).size;
-    await publishPart(partPath, gzPath);
+    await publishPart(partPath, outPath);
     published = true;
+    announced?.complete({ bytes: bytesOut, sha256 });
     await fs.unlink(sqlPath);
     await forgetFiles(sqlPath, `${sqlPath}.part`, sqlPath, partPath);
-    log.info('compressed', { file: fileName, bytesIn, bytesOut });
-    return { sqlPath, path: gzPath, fileName, bytesIn, bytesOut };
+    log.info('compressed', { file: fileName, compression: kind, bytesIn, bytesOut });
+    return { sqlPath, path: outPath, fileName, bytesIn, bytesOut, sha256 };
   } finally {
     if (!published) {
+      announced?.failed();
+      await source.return(undefined).catch(() => undefined);
       await handle.close().catch(() => undefined);
       await removeQuietly(partPath);
     }

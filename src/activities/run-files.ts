@@ -40,9 +40,9 @@ export function leftoverOptions(config: WorkerConfig, client: Client | undefined
   };
 }
 
-/** The base name of a backup file (`x.sql.gz.age` → `x`), whose record covers it. */
+/** The base name of a backup file (`x.sql.gz.age`, `x.sql.zst` → `x`), whose record covers it. */
 export function baseOf(file: string): string {
-  return path.basename(file).replace(/\.sql(\.gz(\.age)?)?(\.sha256)?(\.part)?$/, '');
+  return path.basename(file).replace(/\.sql(\.(gz|zst)(\.age)?)?(\.sha256)?(\.part)?$/, '');
 }
 
 /** This run's record of the backup `file` belongs to. */

@@ -18,6 +18,8 @@ export function makeResolveSettings(config: WorkerConfig) {
       copyTargets: copyTargetsOf(config.copies),
       // Both steps of a run hold a slot at once; with one slot the compress would wait for nothing.
       compressWhileDumping: config.hostConcurrency >= 2,
+      // Dump, compress and verify hold three at once.
+      verifyWhileCompressing: config.verify.enabled && config.hostConcurrency >= 3,
       rolesSidecar: true,
     };
   };

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
+import type { Compression } from '../common/backup-suffix';
 import { databaseUrlVariableFor, labelProblem } from '../common/label';
 import type { ActivityPolicy } from '../common/types';
 import type { RetentionPolicy } from '../retention/plan';
@@ -21,7 +22,8 @@ export interface WorkerConfig {
   hostTaskQueue: string;
   backupDir: string;
   timeZone: string;
-  gzipLevel: number;
+  /** What compress writes: `.sql.gz` (gzip, the default) or `.sql.zst`, at the configured level. */
+  compression: { kind: Compression; level: number };
   /** File steps (dump, compress, …) this worker runs at once; more wait for a free slot. */
   hostConcurrency: number;
   /** How pg_dump, psql and pg_dumpall run: the programs (BACKUP_PG_DUMP and its siblings), their environment (PATH, locale, HOME and libpq's own variables only) and what to redact. */
@@ -30,7 +32,7 @@ export interface WorkerConfig {
   freeSpaceFactor: number;
   slackWebhookUrl?: string;
   policy: ActivityPolicy;
-  /** age recipients; undefined means backups stay plain `.sql.gz`. */
+  /** age recipients; undefined means backups stay plain `.sql.gz` / `.sql.zst`. */
   encryption?: EncryptionConfig;
   /** Off-host copy targets (BACKUP_COPY_DIR, BACKUP_S3_*); none by default. */
   copies: CopyConfig;
@@ -40,6 +42,8 @@ export interface WorkerConfig {
     enabled: boolean;
     /** Server for the scratch database; undefined means the source's own server. */
     server?: DatabaseTarget;
+    /** `maintenance_work_mem` of the scratch restore's session (`256MB`). */
+    maintenanceWorkMem: string;
   };
   /** DATABASE_URL: the default target. */
   database: DatabaseTarget;
@@ -70,7 +74,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     hostTaskQueue: `${taskQueue}@${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     backupDir: option(env, 'BACKUP_DIR'),
     timeZone: option(env, 'BACKUP_TIMEZONE'),
-    gzipLevel: option(env, 'BACKUP_GZIP_LEVEL'),
+    compression: compressionOf(env),
     hostConcurrency: option(env, 'BACKUP_HOST_CONCURRENCY'),
     libpq: { tools: libpqTools(option(env, 'BACKUP_PG_DUMP')), env: libpqEnvironment(env), secrets },
     freeSpaceFactor: option(env, 'BACKUP_FREE_SPACE_FACTOR'),
@@ -86,10 +90,18 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     retention: loadRetentionPolicy(env),
     encryption: loadEncryptionConfig(env),
     copies: loadCopyConfig(env),
-    verify: { enabled: option(env, 'BACKUP_VERIFY'), server: verifyServer },
+    verify: { enabled: option(env, 'BACKUP_VERIFY'), server: verifyServer, maintenanceWorkMem: option(env, 'BACKUP_VERIFY_MAINTENANCE_WORK_MEM') },
     watchdogTaskQueue: watchdogQueue !== taskQueue && option(env, 'BACKUP_WATCHDOG') ? watchdogQueue : undefined,
     secrets,
   };
+}
+
+/** BACKUP_COMPRESSION and the level of the chosen compressor. */
+export function compressionOf(env: Env): WorkerConfig['compression'] {
+  // Both levels are read, so a bad one stops the worker before anyone switches to it.
+  const levels = { gzip: option(env, 'BACKUP_GZIP_LEVEL'), zstd: option(env, 'BACKUP_ZSTD_LEVEL') };
+  const kind = option(env, 'BACKUP_COMPRESSION');
+  return { kind, level: levels[kind] };
 }
 
 /** The database an environment label backs up: DATABASE_URL_<ENV> if set, else DATABASE_URL. */

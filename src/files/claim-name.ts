@@ -17,7 +17,7 @@ export interface ClaimedName {
 
 /** Every name a backup passes through, from the dump to the finished file. */
 export function stagesOf(sqlPath: string): string[] {
-  return [sqlPath, `${sqlPath}.gz.part`, `${sqlPath}.gz`, `${sqlPath}.gz.age.part`, `${sqlPath}.gz.age`];
+  return [sqlPath, ...['.gz', '.zst'].flatMap((c) => [`${sqlPath}${c}.part`, `${sqlPath}${c}`, `${sqlPath}${c}.age.part`, `${sqlPath}${c}.age`])];
 }
 
 /**

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { COMPRESSED_SQL } from '../common/backup-suffix';
 import type { DatabaseRoles } from '../postgres/roles';
 
 /**
@@ -13,7 +14,7 @@ import type { DatabaseRoles } from '../postgres/roles';
 export const ROLES_SIDECAR_FORMAT = 'pg-backup-workflow/roles';
 export const ROLES_SIDECAR_VERSION = 1;
 
-const BACKUP_SUFFIX = /\.sql\.gz(\.age)?$/;
+const BACKUP_SUFFIX = new RegExp(`${COMPRESSED_SQL}(\\.age)?$`);
 
 export interface RolesSidecarDocument extends DatabaseRoles {
   format: typeof ROLES_SIDECAR_FORMAT;
@@ -24,7 +25,7 @@ export interface RolesSidecarDocument extends DatabaseRoles {
   readAt: string;
 }
 
-/** `<base>.roles.json[.age]` for the backup `<base>.sql.gz[.age]`; undefined for a name that is not a backup's. */
+/** `<base>.roles.json[.age]` for the backup `<base>.sql.{gz,zst}[.age]`; undefined for a name that is not a backup's. */
 export function rolesSidecarName(backupName: string): string | undefined {
   const m = BACKUP_SUFFIX.exec(backupName);
   if (!m) return undefined;

@@ -1,4 +1,6 @@
-/** A file in BACKUP_DIR named as the workflow names backups: `{db}_{label}_{YYYYMMDD_HHMMSS}[_n].sql.gz[.age]`. */
+import { COMPRESSED_SQL } from '../common/backup-suffix';
+
+/** A file in BACKUP_DIR named as the workflow names backups: `{db}_{label}_{YYYYMMDD_HHMMSS}[_n].sql.{gz,zst}[.age]`. */
 export interface BackupFileName {
   fileName: string;
   /** `{db}_{label}`: the two cannot be told apart by the name alone when either contains `_`. */
@@ -8,7 +10,7 @@ export interface BackupFileName {
   encrypted: boolean;
 }
 
-const NAME = /^(.+)_(\d{8}_\d{6})(?:_\d+)?\.sql\.gz(\.age)?$/;
+const NAME = new RegExp(String.raw`^(.+)_(\d{8}_\d{6})(?:_\d+)?${COMPRESSED_SQL}(\.age)?$`);
 
 export function parseBackupFileName(fileName: string): BackupFileName | undefined {
   const m = NAME.exec(fileName);

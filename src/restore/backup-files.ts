@@ -17,7 +17,7 @@ export async function findLatestBackup(dir: string, label: string): Promise<stri
   }
   const backups = parseBackupNames(names, backupNamePattern(undefined, label));
   if (backups.length === 0) {
-    throw new RestoreError(`no backup of label "${label}" in ${dir} (expected files like {db}_${label}_YYYYMMDD_HHMMSS.sql.gz[.age])`);
+    throw new RestoreError(`no backup of label "${label}" in ${dir} (expected files like {db}_${label}_YYYYMMDD_HHMMSS.sql.gz[.age] or .sql.zst[.age])`);
   }
   return path.join(dir, newestFirst(backups)[0].name);
 }

@@ -2,7 +2,9 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline as pipelineCallback, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { compressionOfName, type Compression } from '../common/backup-suffix';
+import { createDecompressor, isCorruptInput } from '../compression/decompress';
+import { ZstdNotInstalled } from '../compression/zstd';
 import { ConfigError } from '../config/config-error';
 import type { DatabaseTarget } from '../config/database-url';
 import { READ_CHUNK } from '../files/files';
@@ -62,7 +64,7 @@ export interface RestoreReport {
 }
 
 /**
- * file → sha256 → [age decrypt] → gunzip → psql, one streaming pass: no temporary file, memory
+ * file → sha256 → [age decrypt] → gunzip (or zstd -d) → psql, one streaming pass: no temporary file, memory
  * bounded by stream buffers. Nothing is committed unless every stage ended cleanly and the
  * checksum matched (see startPsqlLoad).
  */
@@ -70,7 +72,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   const started = Date.now();
   const { file, target, libpq } = options;
   const name = path.basename(file);
-  if (!/\.sql\.gz(\.age)?$/.test(name)) throw new RestoreError(`${name}: expected a backup ending in .sql.gz or .sql.gz.age`);
+  const compression = compressionOfName(name);
+  if (!compression) throw new RestoreError(`${name}: expected a backup ending in .sql.gz, .sql.zst, .sql.gz.age or .sql.zst.age`);
   const encrypted = name.endsWith('.age');
   const { size } = await checkBackupFile(file);
   if (encrypted && !options.identity) {
@@ -101,7 +104,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   pipelineCallback(source, hashing, () => undefined); // errors reach the main pipeline through `hashing`
   const stages: [string, Readable][] = [['read', hashing]];
   if (encrypted) stages.push(['decrypt', await decryptingStream(hashing, identities, file, options.identity!.file)]);
-  const gunzip = createGunzip();
+  const decompress = createDecompressor(compression);
 
   const known = new Set([...roles.names, ...plan.toCreate]);
   const load = startDumpLoad(libpq, target, {
@@ -126,20 +129,20 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
 
   // The first stage to fail names the problem; the others only fail because it did.
   const origin = new Map<unknown, string>();
-  for (const [stage, stream] of [...stages, ['gunzip', gunzip] as [string, Readable]]) {
+  for (const [stage, stream] of [...stages, ['decompress', decompress] as [string, Readable]]) {
     stream.once('error', (err) => origin.has(err) || origin.set(err, stage));
   }
   const progress = options.onProgress && setInterval(() => options.onProgress!(source.bytesRead, size), 5000);
   let loaded: DumpLoadResult;
   try {
-    await pipeline(stages[stages.length - 1][1], gunzip, load.input);
+    await pipeline(stages[stages.length - 1][1], decompress, load.input);
     loaded = await load.done;
   } catch (err) {
     const cause = await load.done.then(
       () => err,
       (loadErr: unknown) => (loadErr instanceof LibpqError || loadErr instanceof DumpFilterRefusal ? loadErr : err),
     );
-    throw describeFailure(cause as Error, origin.get(err), name, Boolean(expectedSha256));
+    throw describeFailure(cause as Error, origin.get(err), name, Boolean(expectedSha256), compression);
   } finally {
     if (progress) clearInterval(progress);
     source.destroy();
@@ -185,7 +188,7 @@ function targetFailure(err: unknown, target: DatabaseTarget): unknown {
   return new RestoreError(err.message);
 }
 
-function describeFailure(err: Error, stage: string | undefined, name: string, hasSidecar: boolean): Error {
+function describeFailure(err: Error, stage: string | undefined, name: string, hasSidecar: boolean, compression: Compression): Error {
   const rolledBack = 'nothing was restored (the transaction was rolled back)';
   if (err instanceof RestoreError) return err;
   if (err instanceof DumpFilterRefusal) return new RestoreError(`${err.message}; ${rolledBack}`);
@@ -201,8 +204,9 @@ function describeFailure(err: Error, stage: string | undefined, name: string, ha
     return new RestoreError(`psql failed (exit code ${err.exit.code}): ${err.stderr}${hint}; ${rolledBack}`);
   }
   const hint = hasSidecar ? '' : ' (no .sha256 sidecar to check it against)';
-  if (stage === 'gunzip' || (err as NodeJS.ErrnoException).code?.startsWith('Z_')) {
-    return new RestoreError(`${name} is truncated or corrupted: gzip says "${err.message}"${hint}; ${rolledBack}`);
+  if (err instanceof ZstdNotInstalled) return new RestoreError(`${err.message}; ${rolledBack}`);
+  if (stage === 'decompress' || isCorruptInput(err)) {
+    return new RestoreError(`${name} is truncated or corrupted: ${compression} says "${err.message}"${hint}; ${rolledBack}`);
   }
   if (stage === 'decrypt') {
     return new RestoreError(`${name} is truncated or corrupted: age decryption failed ("${err.message}")${hint}; ${rolledBack}`);

@@ -1,3 +1,5 @@
+import { COMPRESSED_SQL } from '../common/backup-suffix';
+
 /**
  * Which backups to keep: the newest `last`, plus the newest backup of each of the latest
  * `daily` days, `weekly` ISO weeks and `monthly` months that have one (grandfather-father-son).
@@ -19,13 +21,13 @@ export interface BackupName {
 }
 
 /**
- * This project's backups of one label (and database, when given): `{db}_{label}_{YYYYMMDD_HHMMSS}[_n].sql.gz[.age]`.
+ * This project's backups of one label (and database, when given): `{db}_{label}_{YYYYMMDD_HHMMSS}[_n].sql.{gz,zst}[.age]`.
  * Sidecars (`.sha256`) and partial files never match.
  */
 export function backupNamePattern(databaseInName: string | undefined, label: string): RegExp {
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const database = databaseInName === undefined ? '.+' : escape(databaseInName);
-  return new RegExp(`^${database}_${escape(label)}_(\\d{8}_\\d{6})(?:_(\\d+))?\\.sql\\.gz(?:\\.age)?$`);
+  return new RegExp(`^${database}_${escape(label)}_(\\d{8}_\\d{6})(?:_(\\d+))?${COMPRESSED_SQL}(?:\\.age)?$`);
 }
 
 export function parseBackupNames(names: string[], pattern: RegExp): BackupName[] {

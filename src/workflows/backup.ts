@@ -29,6 +29,8 @@ import type {
   NothingFollowed,
   NotificationReport,
   NotifyInput,
+  VerifyBesideOutput,
+  VerifyOutput,
 } from '../common/types';
 import type { DiscardRunInput } from '../activities/run-files';
 
@@ -158,18 +160,23 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
   });
   const onHost = <T>(step: () => Promise<T>) => onThisHost(settings.hostTaskQueue, step);
   const dumpInput: DumpInput = { environment, timestamp, ...(host > 1 ? { firstSuffix: host } : {}) };
-  const { dumped, compressed } = settings.compressWhileDumping
-    ? await dumpWhileCompressing(files, onHost, dumpInput)
-    : await dumpThenCompress(files, onHost, dumpInput);
+  const { dumped, compressed, verifiedBeside } = settings.compressWhileDumping
+    ? await dumpWhileCompressing(files, onHost, dumpInput, settings.verify && settings.verifyWhileCompressing === true)
+    : { ...(await dumpThenCompress(files, onHost, dumpInput)), verifiedBeside: undefined };
   const verification = settings.verify
-    ? await onHost(() => files.verify({ environment, path: compressed.path, rowCounts: dumped.rowCounts ?? {}, largeObjects: dumped.largeObjects }))
+    ? (verifiedBeside ??
+      ((await onHost(() =>
+        files.verify({ environment, path: compressed.path, rowCounts: dumped.rowCounts ?? {}, largeObjects: dumped.largeObjects }),
+      )) as VerifyOutput))
     : undefined;
   // Encrypt only after verification: the worker holds public keys only, so it could not restore an .age file.
-  const final = settings.encrypt ? await onHost(() => files.encrypt({ path: compressed.path })) : compressed;
+  const final = settings.encrypt ? await onHost(() => files.encrypt({ path: compressed.path, sha256: compressed.sha256 })) : compressed;
   // The roles the database needs travel with it (no passwords): written beside the backup before
   // `stat` declares the backup finished, so a run that ends before then takes them away with it.
   const roles = settings.rolesSidecar ? await onHost(() => files.saveRoles({ environment, path: final.path })) : undefined;
-  const stats = await onHost(() => files.stat({ path: final.path }));
+  // The digest of what the last writer wrote (absent from older steps' results: then stat reads the file).
+  const written = final.sha256 ? { sha256: final.sha256, sizeBytes: 'bytesOut' in final ? final.bytesOut : final.bytes } : {};
+  const stats = await onHost(() => files.stat({ path: final.path, ...written }));
   const copyInput = { path: final.path, checksumPath: stats.checksumPath, sha256: stats.sha256 };
   const copyTo = async (target: (typeof settings.copyTargets)[number]) => {
     const copy = await onHost(() => files[target](copyInput));
@@ -202,39 +209,56 @@ async function dumpThenCompress(files: FileActivities, onHost: OnHost, input: Du
 }
 
 /**
- * Dump and compress at once: compress follows pg_dump's file as it grows, so a backup takes
- * about as long as the slower of the two instead of their sum. They stay two activities, each
- * with its own retries and progress. A compress that had nothing to follow (the dump had not
- * started, or its attempt failed) says so, and the dump that finally succeeded is compressed
- * after it, as in the sequential order.
+ * Dump and compress at once, and with `verifyBeside` verify too: compress follows pg_dump's
+ * file as it grows and verify restores compress's output as it grows, so a backup takes about
+ * as long as the slowest of them instead of their sum. They stay separate activities, each with
+ * its own retries and progress. A follower that had nothing to follow (its writer had not
+ * started, or its attempt failed) says so, and the step runs after, on the finished file, as in
+ * the sequential order. A verification counts only for the very file compress returned.
  */
-async function dumpWhileCompressing(files: FileActivities, onHost: OnHost, input: DumpInput) {
+async function dumpWhileCompressing(files: FileActivities, onHost: OnHost, input: DumpInput, verifyBeside: boolean) {
   const dumping = onHost(() => files.dump({ ...input, announce: true }));
   const beside = new CancellationScope();
   // Not wrapped in onThisHost: the dump's own wrapper tells a busy host from a lost one. A
   // follower that cannot start in time (or is cancelled because the dump failed) simply has
   // nothing to follow. Two host checks at once would also race: the dump's could cancel the
   // follower's local activity mid-flight, which the SDK's state machines reject on replay.
-  const following: Promise<CompressOutput | NothingFollowed> = beside
-    .run(() => files.compress({ whileDumping: true }))
-    .catch((err: unknown) => {
-      if (hostLost(err)) return { followed: false, reason: 'compress could not start on this host in time' };
+  const follow = <T>(step: string, start: () => Promise<T>): Promise<T | NothingFollowed> => {
+    const following = beside.run(start).catch((err: unknown): NothingFollowed => {
+      if (hostLost(err)) return { followed: false, reason: `${step} could not start on this host in time` };
       if (isCancellation(err)) return { followed: false, reason: 'cancelled with the dump' };
       throw err;
     });
-  following.catch(() => undefined); // awaited below; must not count as unhandled while the dump runs
+    following.catch(() => undefined); // awaited below; must not count as unhandled while the dump runs
+    return following;
+  };
+  const following = follow('compress', () => files.compress({ whileDumping: true }));
+  const verifying = verifyBeside ? follow('verify', () => files.verify({ environment: input.environment, whileCompressing: true })) : undefined;
+  // Every step started here has ended before this function does, whatever happens.
+  const settled = () => Promise.all([following.catch(() => undefined), verifying?.catch(() => undefined)]);
   let dumped: DumpOutput;
+  let followed: CompressOutput | NothingFollowed;
   try {
     dumped = await dumping;
+    followed = await following;
   } catch (err) {
     beside.cancel();
-    await following.catch(() => undefined);
+    await settled();
     throw err;
   }
-  const followed = await following;
-  if ('path' in followed && followed.sqlPath === dumped.sqlPath) return { dumped, compressed: followed };
-  log.info('compressing after the dump', { reason: 'path' in followed ? `it followed an earlier attempt's ${followed.fileName}` : followed.reason });
-  return { dumped, compressed: await compressDump(files, onHost, dumped) };
+  let compressed: CompressOutput;
+  if ('path' in followed && followed.sqlPath === dumped.sqlPath) {
+    compressed = followed;
+  } else {
+    log.info('compressing after the dump', { reason: 'path' in followed ? `it followed an earlier attempt's ${followed.fileName}` : followed.reason });
+    compressed = await compressDump(files, onHost, dumped);
+  }
+  // A verification that failed (a mismatch, a corrupt file) fails the run here; the published file stays for inspection.
+  const verified = verifying ? ((await verifying) as VerifyBesideOutput | NothingFollowed) : undefined;
+  let verifiedBeside: VerifyOutput | undefined;
+  if (verified?.followed && verified.path === compressed.path) verifiedBeside = verified.verification;
+  else if (verified) log.info('verifying after compress', { reason: verified.followed ? `it verified ${verified.path}` : verified.reason });
+  return { dumped, compressed, verifiedBeside };
 }
 
 async function compressDump(files: FileActivities, onHost: OnHost, dumped: DumpOutput): Promise<CompressOutput> {

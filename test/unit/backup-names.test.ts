@@ -14,7 +14,14 @@ describe('backup file names', () => {
     expect(labelOf(name, { configured: ['production'] })).toBe('west');
     expect(labelOf(name, { configured: ['eu_west'] })).toBe('eu_west');
     expect(labelOf(name, { fromRun: 'prod_eu_west', configured: ['eu_west'] })).toBe('prod_eu_west');
-    for (const other of ['x_production_20251020_030000.sql.part', 'x_production_20251020_030000.sql.gz.sha256', 'notes.txt'])
+    expect(parseBackupFileName('shop_production_20251020_030000.sql.zst')).toMatchObject({ prefix: 'shop_production', encrypted: false });
+    expect(parseBackupFileName('shop_production_20251020_030000.sql.zst.age')).toMatchObject({ prefix: 'shop_production', encrypted: true });
+    for (const other of [
+      'x_production_20251020_030000.sql.part',
+      'x_production_20251020_030000.sql.gz.sha256',
+      'x_production_20251020_030000.sql.zst.part',
+      'notes.txt',
+    ])
       expect(parseBackupFileName(other)).toBeUndefined();
   });
 });

@@ -102,7 +102,10 @@ describe('worker configuration', () => {
   it('defaults to the seed policy: 3 attempts, 5 minutes apart, 10-minute timeout', () => {
     const config = loadWorkerConfig(base);
     expect(config.policy).toEqual({ maximumAttempts: 3, retryIntervalMs: 300_000, startToCloseTimeoutMs: 600_000, heartbeatTimeoutMs: 30_000 });
-    expect(config).toMatchObject({ taskQueue: 'backups', backupDir: '/tmp', timeZone: 'UTC', gzipLevel: 6 });
+    expect(config).toMatchObject({ taskQueue: 'backups', backupDir: '/tmp', timeZone: 'UTC', compression: { kind: 'gzip', level: 6 } });
+    expect(config.verify.maintenanceWorkMem).toBe('256MB');
+    expect(loadWorkerConfig({ ...base, BACKUP_COMPRESSION: 'zstd' }).compression).toEqual({ kind: 'zstd', level: 3 });
+    expect(loadWorkerConfig({ ...base, BACKUP_COMPRESSION: 'zstd', BACKUP_ZSTD_LEVEL: '9' }).compression).toEqual({ kind: 'zstd', level: 9 });
   });
   it.each([
     [{}, 'DATABASE_URL'],
@@ -111,6 +114,11 @@ describe('worker configuration', () => {
     [{ ...base, BACKUP_ACTIVITY_TIMEOUT: '-5m' }, 'BACKUP_ACTIVITY_TIMEOUT'],
     [{ ...base, BACKUP_MAX_ATTEMPTS: '0' }, 'BACKUP_MAX_ATTEMPTS'],
     [{ ...base, BACKUP_GZIP_LEVEL: '11' }, 'BACKUP_GZIP_LEVEL'],
+    [{ ...base, BACKUP_ZSTD_LEVEL: '20' }, 'BACKUP_ZSTD_LEVEL'],
+    [{ ...base, BACKUP_COMPRESSION: 'bzip2' }, 'BACKUP_COMPRESSION'],
+    [{ ...base, BACKUP_VERIFY_MAINTENANCE_WORK_MEM: '512' }, 'BACKUP_VERIFY_MAINTENANCE_WORK_MEM'],
+    [{ ...base, BACKUP_VERIFY_MAINTENANCE_WORK_MEM: '4TB' }, 'BACKUP_VERIFY_MAINTENANCE_WORK_MEM'],
+    [{ ...base, BACKUP_VERIFY_MAINTENANCE_WORK_MEM: '512kB' }, 'BACKUP_VERIFY_MAINTENANCE_WORK_MEM'],
     [{ ...base, SLACK_WEBHOOK_URL: 'not a url' }, 'SLACK_WEBHOOK_URL'],
     [{ ...base, DATABASE_URL_DEVELOPMENT: 'localhost:5432' }, 'DATABASE_URL_DEVELOPMENT'],
   ])('fails at start naming the variable (%#)', (env, variable) => {

@@ -44,12 +44,22 @@ describe('retention plan', () => {
       'app_production_20251022_030000.sql.gz.age',
       'app_production_20251022_030000.sql.gz.sha256',
       'app_production_20251022_040000.sql.gz.part',
+      'app_production_20251023_030000.sql.zst',
+      'app_production_20251024_030000.sql.zst.age',
+      'app_production_20251024_030000.sql.zst.sha256',
+      'app_production_20251025_030000.sql.zst.part',
+      'app_production_20251025_030000.sql.bz2',
       'app_production-eu_20251022_030000.sql.gz',
       'app_staging_20251022_030000.sql.gz',
       'other_production_20251022_030000.sql.gz',
       'notes.txt',
     ];
-    expect(parse(list).map((b) => b.name)).toEqual(['app_production_20251022_030000.sql.gz', 'app_production_20251022_030000.sql.gz.age']);
+    expect(parse(list).map((b) => b.name)).toEqual([
+      'app_production_20251022_030000.sql.gz',
+      'app_production_20251022_030000.sql.gz.age',
+      'app_production_20251023_030000.sql.zst',
+      'app_production_20251024_030000.sql.zst.age',
+    ]);
   });
 
   it('orders newest first, the higher suffix first, and a backup present as .gz and .age with its .age first', () => {

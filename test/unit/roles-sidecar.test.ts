@@ -27,6 +27,8 @@ describe('roles sidecar names', () => {
     expect(rolesSidecarName('shop_production_20251020_030000.sql.gz')).toBe('shop_production_20251020_030000.roles.json');
     expect(rolesSidecarName('shop_production_20251020_030000_2.sql.gz.age')).toBe('shop_production_20251020_030000_2.roles.json.age');
     expect(rolesSidecarName('shop_production_20251020_030000.sql.gz.sha256')).toBeUndefined();
+    expect(rolesSidecarName('shop_production_20251020_030000.sql.zst')).toBe('shop_production_20251020_030000.roles.json');
+    expect(rolesSidecarName('shop_production_20251020_030000.sql.zst.age')).toBe('shop_production_20251020_030000.roles.json.age');
     expect(companionNames('a_b_20251020_030000.sql.gz.age')).toEqual([
       'a_b_20251020_030000.roles.json',
       'a_b_20251020_030000.roles.json.sha256',

@@ -22,7 +22,7 @@ export function defineRestore(program: Command, ctx: CliContext, run: Runner): v
       .command('restore')
       .summary('load a backup into a database, in one transaction')
       .description(
-        "Loads a backup (.sql.gz or .sql.gz.age) into the target database in one transaction: checks the .sha256 sidecar when there is one, decrypts, decompresses and feeds psql, all streaming. Nothing is committed unless the whole file was read, decrypted, decompressed and loaded without error. Prints each table's row count afterwards, and every role it created and statement it skipped. When the target server lacks roles the backup names, it refuses before loading unless --create-roles, --no-owner or --no-privileges says what to do. Exits 1 when the restore failed or was refused (nothing committed).",
+        "Loads a backup (.sql.gz, .sql.zst, or either encrypted as .age) into the target database in one transaction: checks the .sha256 sidecar when there is one, decrypts, decompresses and feeds psql, all streaming. Nothing is committed unless the whole file was read, decrypted, decompressed and loaded without error. Prints each table's row count afterwards, and every role it created and statement it skipped. When the target server lacks roles the backup names, it refuses before loading unless --create-roles, --no-owner or --no-privileges says what to do. Exits 1 when the restore failed or was refused (nothing committed).",
       )
       .argument('<file|latest>', 'a backup file, or "latest": the newest backup of --label in --dir, by the timestamp in its name')
       .requiredOption(
