@@ -19,7 +19,7 @@ import { BACKUP_MOMENTS, waitForMoment } from './support/run-moments';
  * good file, and once it has, nothing of the lost execution may remain: no partial or plain
  * file, no record, no scratch database, no process.
  */
-const MOMENTS = ['pg_dump writing, a second in', 'compress finishing', 'verify restoring', 'stat'];
+const MOMENTS = ['pg_dump writing, a second in', 'verify restoring beside compress', 'compress finishing', 'verify restoring', 'stat'];
 
 const dbName = `kills_${process.pid}`;
 type WorkerProcess = Awaited<ReturnType<typeof spawnWorkerProcess>>;

@@ -30,15 +30,25 @@ export interface Moment {
 
 const has = (s: RunState, pattern: RegExp) => s.files.some((f) => pattern.test(f));
 
-/** The whole run, in order: each moment a run reaches (verification on; encryption and copies add their own). */
+/**
+ * The whole run, in order: each moment a run reaches (verification on, beside compress, which
+ * runs beside dump; encryption and copies add their own).
+ */
 export const BACKUP_MOMENTS: Moment[] = [
   { name: 'before dump', reached: () => true },
+  // verify is scheduled with dump and compress: it waits for compress and creates its scratch database meanwhile.
+  { name: 'verify waiting for compress', reached: (s) => s.pending.includes('verify') && !has(s, /\.sql\.gz\.part$/) },
   { name: 'dump claimed its name', reached: (s) => has(s, /\.sql\.part$/) },
   { name: 'pg_dump writing', reached: (s) => s.children.includes('pg_dump') && Object.entries(s.sizes).some(([f, n]) => f.endsWith('.sql.part') && n > 0) },
   { name: 'pg_dump writing, a second in', reached: (s) => s.children.includes('pg_dump'), thenWaitMs: 1000 },
+  {
+    name: 'verify restoring beside compress',
+    reached: (s) => s.pending.includes('verify') && Object.entries(s.sizes).some(([f, n]) => f.endsWith('.sql.gz.part') && n > 1_000_000),
+    thenWaitMs: 300,
+  },
   { name: 'dump published, compress following', reached: (s) => has(s, /\.sql$/) },
   { name: 'compress finishing', reached: (s) => has(s, /\.sql$/) && has(s, /\.sql\.gz\.part$/), thenWaitMs: 300 },
-  { name: 'compressed, before verify', reached: (s) => has(s, /\.sql\.gz$/) },
+  { name: 'compressed, verify finishing', reached: (s) => has(s, /\.sql\.gz$/) },
   { name: 'verify started', reached: (s) => s.pending.includes('verify') },
   { name: 'verify restoring', reached: (s) => s.pending.includes('verify') && s.children.includes('psql'), thenWaitMs: 500 },
   { name: 'verify late', reached: (s) => s.pending.includes('verify'), thenWaitMs: 1500 },
