@@ -24,6 +24,7 @@ FROM ${NODE_IMAGE}
 
 ARG PG_MAJOR=17
 
+# zstd: for BACKUP_COMPRESSION=zstd (Debian's zstd program; Node 20's zlib has none).
 # pg_dump: add the PGDG repository as documented at https://www.postgresql.org/download/linux/debian/
 # (signing key in /usr/share/postgresql-common/pgdg, repository pinned to this Debian release),
 # install only the client package, then drop the tools used to fetch the key.
@@ -37,7 +38,7 @@ RUN set -eux; \
     echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt ${VERSION_CODENAME}-pgdg main" \
         > /etc/apt/sources.list.d/pgdg.list; \
     apt-get update; \
-    apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}"; \
+    apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}" zstd; \
     apt-get purge -y --auto-remove curl; \
     rm -rf /var/lib/apt/lists/*; \
     "/usr/lib/postgresql/${PG_MAJOR}/bin/pg_dump" --version | grep -E "\) ${PG_MAJOR}\."

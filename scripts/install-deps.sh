@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian machine: PostgreSQL (server and
-# pg_dump), age, Chromium, FAT tools (dosfstools, fusefat), the Temporal CLI, MinIO for the S3
+# pg_dump), zstd, pigz (the bench's baseline), age, Chromium, FAT tools (dosfstools, fusefat), the Temporal CLI, MinIO for the S3
 # tests, and the npm packages. Idempotent; skips what is present.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -11,6 +11,9 @@ command -v pg_dump >/dev/null 2>&1 || apt_packages+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql)
 # The Web UI test drives Debian's Chromium through playwright-core (no browser download).
 [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
+# zstd: BACKUP_COMPRESSION=zstd runs Debian's zstd program (and the tests use it); pigz is the bench's baseline.
+command -v zstd >/dev/null 2>&1 || apt_packages+=(zstd)
+command -v pigz >/dev/null 2>&1 || apt_packages+=(pigz)
 # The encryption tests decrypt with the standard age tool.
 command -v age >/dev/null 2>&1 || apt_packages+=(age)
 # A real file system without hard links for the publishing tests: a FAT image, mounted through FUSE.

@@ -1,10 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { compressedSuffix, COMPRESSIONS } from '../common/backup-suffix';
 import { gzipChunks } from '../compression/parallel-gzip';
-import { createZstdCompress } from '../compression/zstd';
+import { createZstdCompress, ZstdNotInstalled } from '../compression/zstd';
 import type { WorkerConfig } from '../config';
 import type { CompressInput, CompressOutput, NothingFollowed } from '../common/types';
 import { exists, openPart, publishPart, READ_CHUNK, removeQuietly } from '../files/files';
@@ -173,6 +173,8 @@ async function compressToBackup(
       details,
       written.catch((err) => {
         throwIfCancelled();
+        // Another attempt would not find it either.
+        if (err instanceof ZstdNotInstalled) throw ApplicationFailure.nonRetryable(err.message, 'ZstdNotInstalled');
         throw err;
       }),
     );

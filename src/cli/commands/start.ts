@@ -81,7 +81,7 @@ async function start(ctx: CliContext, label: string | undefined): Promise<number
 
     ctx.io.out('\nbackup completed:');
     ctx.io.out(JSON.stringify(result, null, 2));
-    ctx.io.out(`\ncheck it:   ls -lh ${config.backupDir}/*.sql.gz && (cd ${config.backupDir} && sha256sum -c ${result.fileName}.sha256)`);
+    ctx.io.out(`\ncheck it:   ls -lh ${result.filePath} && (cd ${config.backupDir} && sha256sum -c ${result.fileName}.sha256)`);
     if (embedded) ctx.io.out('the embedded Temporal server stops now; `npm run dev` keeps one running with its Web UI.');
     else ctx.io.out(`its history:  temporal workflow show --address ${connectionOptions.address} --namespace ${namespace} --workflow-id ${workflowId}`);
     if (demo) ctx.io.out('the demo PostgreSQL is removed now; the backup file stays.');
