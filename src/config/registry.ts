@@ -38,6 +38,17 @@ function maintenanceWorkMem(value: string, name: string): void {
   if (kb < 1024 || kb > 2_147_483_647) throw new ConfigError(name, `expected from 1MB to 2047GB, got ${JSON.stringify(value)}`);
 }
 
+/** The bench's shapes and methods (src/bench/shapes.ts and report.ts name the same; a unit test keeps them in step). */
+export const BENCH_SHAPES = ['pgbench', 'text', 'bytea'] as const;
+export const BENCH_METHOD_NAMES = ['workflow', 'verified', 'restore', 'pigz', 'gzip', 'zstd-workflow', 'zstd', 'stream'] as const;
+
+function oneOf(values: readonly string[], what: string) {
+  return (value: string, name: string): string => {
+    if (!values.includes(value)) throw new ConfigError(name, `unknown ${what} ${JSON.stringify(value)}: expected ${values.join(', ')}`);
+    return value;
+  };
+}
+
 function label(value: string, name: string): string {
   const problem = labelProblem(value);
   if (problem) throw new ConfigError(name, problem);
@@ -214,7 +225,7 @@ export const OPTIONS = {
 
   BACKUP_VERIFY_MAINTENANCE_WORK_MEM: text({
     section: 'Verification',
-    commands: WORKER,
+    commands: [...WORKER, 'bench'],
     default: '256MB',
     pattern: /^\d{1,10}(kB|MB|GB)$/,
     expected: 'a size like 64MB or 1GB (kB, MB or GB)',
@@ -469,22 +480,37 @@ export const OPTIONS = {
     defaultText: 'newest `/usr/lib/postgresql/*/bin`',
     doc: 'Server binaries for the throwaway cluster.',
   }),
-  BENCH_SCALE: integer({
+  BENCH_SHAPE: list({
     section: 'Development',
     commands: ['bench'],
-    default: 10,
-    min: 1,
-    max: 100_000,
-    doc: '`bench --scale`: pgbench scale of the benchmark database.',
+    defaultText: '`pgbench,text,bytea`',
+    itemName: 'shape',
+    item: oneOf(BENCH_SHAPES, 'shape'),
+    doc: '`bench --shape`: the data shapes to back up, each in its own database: `pgbench` (pgbench tables only), `text` (plus many short rows of words, e-mails, tags and JSON), `bytea` (plus rows of random and structured binary).',
   }),
-  BENCH_ROUNDS: integer({ section: 'Development', commands: ['bench'], default: 2, min: 1, max: 1000, doc: '`bench --rounds`: rounds of each method.' }),
-  BENCH_TEXT_MB: decimal({
+  BENCH_SIZE: decimal({
     section: 'Development',
     commands: ['bench'],
-    defaultText: '5 × scale',
-    min: 0,
-    max: 1_000_000,
-    doc: '`bench --text-mb`: MB of realistic text added to the benchmark database.',
+    default: 0.1,
+    min: 0.001,
+    max: 100,
+    doc: "`bench --size`: each shape's database as a fraction of a ~1 GB plain dump (`1`: pgbench scale 100; text: scale 30 + 1.5 M rows; bytea: scale 10 + 150 k rows).",
+  }),
+  BENCH_METHODS: list({
+    section: 'Development',
+    commands: ['bench'],
+    defaultText: 'all but `stream`',
+    itemName: 'method',
+    item: oneOf(BENCH_METHOD_NAMES, 'method'),
+    doc: "`bench --methods`: what to run in each round, in this order (reversed every other round): `workflow` (unverified, gzip), `verified` (the default configuration), `restore` (the same file alone into a scratch database), `pigz`, `gzip`, `zstd-workflow`, `zstd` (`pg_dump \\| zstd -3 -T0`), `stream` (this project's gzip fed straight from pg_dump).",
+  }),
+  BENCH_ROUNDS: integer({
+    section: 'Development',
+    commands: ['bench'],
+    default: 2,
+    min: 1,
+    max: 1000,
+    doc: '`bench --rounds`: rounds of each method, per shape.',
   }),
   BENCH_TINY_RUNS: integer({
     section: 'Development',
@@ -503,12 +529,6 @@ export const OPTIONS = {
   }),
   BENCH_JSON: filePath({ section: 'Development', commands: ['bench'], doc: '`bench --json FILE`: also write the figures as JSON.' }),
   BENCH_WORKER_LOG: filePath({ section: 'Development', commands: ['bench'], doc: "Keep the benchmark worker's log in this file." }),
-  BENCH_VERIFY: boolean({
-    section: 'Development',
-    commands: ['bench'],
-    default: false,
-    doc: "Keep the worker's restore check (`BACKUP_VERIFY`) in the benchmark.",
-  }),
 } satisfies Record<string, OptionDef<unknown>>;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -2,9 +2,10 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { withOptionsHelp, EXIT, type CliContext, type Runner } from '../program';
 
 interface BenchFlags {
-  scale?: string;
+  shape?: string;
+  size?: string;
   rounds?: string;
-  textMb?: string;
+  methods?: string;
   level?: string;
   tinyRuns?: string;
   worker?: string;
@@ -15,13 +16,14 @@ export function defineBench(program: Command, ctx: CliContext, run: Runner): voi
   withOptionsHelp(
     program
       .command('bench')
-      .summary('measure a backup through the workflow against pg_dump | gzip and pigz')
+      .summary('measure backups through the workflow, verified and not, against pg_dump | pigz, gzip and zstd, per data shape')
       .description(
-        'Starts its own throwaway PostgreSQL (pgbench plus realistic text) and Temporal dev server, runs the worker as production does, then alternates the backupDatabase workflow, `pg_dump | gzip`, `pg_dump | pigz` (when installed) and a streamed floor, and prints wall and CPU time, sizes, memory and the targets. Flags override the BENCH_* variables.',
+        "Starts its own throwaway PostgreSQL (a database per data shape) and Temporal dev server, runs the workers as production does, then, per shape, alternates within each round the unverified and the verified workflow, the restore alone, `pg_dump | pigz -6`, `pg_dump | gzip -6`, the zstd workflow and `pg_dump | zstd -3 -T0`, and prints wall and CPU time (the server's too), sizes, the verified workflow's floor term by term, memory, Temporal's overhead and the targets as ratios taken within each round. Flags override the BENCH_* variables.",
       )
-      .option('--scale <n>', 'pgbench scale (BENCH_SCALE)', number)
+      .option('--shape <shapes>', 'pgbench, text, bytea, comma-separated (BENCH_SHAPE)')
+      .option('--size <fraction>', "each shape's database as a fraction of a ~1 GB plain dump (BENCH_SIZE)", number)
       .option('--rounds <n>', 'rounds of each method (BENCH_ROUNDS)', number)
-      .option('--text-mb <n>', 'MB of realistic text (BENCH_TEXT_MB; default 5 × scale)', number)
+      .option('--methods <methods>', 'what to run in each round (BENCH_METHODS)')
       .option('--level <n>', 'gzip level (BACKUP_GZIP_LEVEL)', number)
       .option('--tiny-runs <n>', 'runs on a tiny database, for the Temporal overhead (BENCH_TINY_RUNS)', number)
       .option('--worker <kind>', 'compiled (as production) or tsx (BENCH_WORKER)')
@@ -29,22 +31,22 @@ export function defineBench(program: Command, ctx: CliContext, run: Runner): voi
     'bench',
   ).action((flags: BenchFlags) =>
     run('bench', async () => {
-      const [{ runBench }, { OPTIONS, option }] = await Promise.all([import('../../bench/bench'), import('../../config/registry')]);
+      const [{ runBench, DEFAULT_METHODS }, { OPTIONS, option }] = await Promise.all([import('../../bench/bench'), import('../../config/registry')]);
       // A flag is read by the same rule as its variable, so `--level 11` fails as BACKUP_GZIP_LEVEL=11 would.
       const pick = <N extends keyof typeof OPTIONS>(name: N, flag: string | undefined) =>
         flag === undefined ? option(ctx.env, name) : OPTIONS[name].read(flag, name);
-      const scale = pick('BENCH_SCALE', flags.scale) as number;
       await runBench(
         {
-          scale,
+          shapes: ((pick('BENCH_SHAPE', flags.shape) as string[] | undefined) ?? ['pgbench', 'text', 'bytea']) as Array<'pgbench' | 'text' | 'bytea'>,
+          size: pick('BENCH_SIZE', flags.size) as number,
           rounds: pick('BENCH_ROUNDS', flags.rounds) as number,
-          textMb: (pick('BENCH_TEXT_MB', flags.textMb) as number | undefined) ?? 5 * scale,
+          methods: (pick('BENCH_METHODS', flags.methods) as typeof DEFAULT_METHODS | undefined) ?? DEFAULT_METHODS,
           level: pick('BACKUP_GZIP_LEVEL', flags.level) as number,
           tinyRuns: pick('BENCH_TINY_RUNS', flags.tinyRuns) as number,
           worker: pick('BENCH_WORKER', flags.worker) as 'compiled' | 'tsx',
           json: pick('BENCH_JSON', flags.json) as string | undefined,
-          verify: option(ctx.env, 'BENCH_VERIFY'),
           workerLog: option(ctx.env, 'BENCH_WORKER_LOG'),
+          maintenanceWorkMem: option(ctx.env, 'BACKUP_VERIFY_MAINTENANCE_WORK_MEM'),
         },
         ctx.env,
       );
