@@ -3,18 +3,22 @@ import { labelProblem } from './label';
 
 /**
  * The custom search attributes of backup runs: what people filter on in the Web UI and what
- * the freshness check queries. Values are stored unencrypted in Temporal's visibility store,
- * so nothing secret may ever go into one (a database name is fine, a URL is not).
+ * the freshness check queries. Prefixed `PgBackup`: a namespace may be shared with other
+ * applications, and attribute names are the namespace's, not the workflow type's. Values are
+ * stored unencrypted in Temporal's visibility store, so nothing secret may ever go into one
+ * (a database name is fine, a URL is not).
  * Pure module: imported by workflow code, the worker, the CLI and tests alike.
  */
-export const BACKUP_ENVIRONMENT = defineSearchAttributeKey('BackupEnvironment', 'KEYWORD');
-export const BACKUP_DATABASE = defineSearchAttributeKey('BackupDatabase', 'KEYWORD');
+export const BACKUP_ENVIRONMENT = defineSearchAttributeKey('PgBackupEnvironment', 'KEYWORD');
+export const BACKUP_DATABASE = defineSearchAttributeKey('PgBackupDatabase', 'KEYWORD');
 /** Size of the final file (compressed, encrypted when on): upserted when the run succeeds. */
-export const BACKUP_SIZE_BYTES = defineSearchAttributeKey('BackupSizeBytes', 'INT');
+export const BACKUP_SIZE_BYTES = defineSearchAttributeKey('PgBackupSizeBytes', 'INT');
 /** True when the restore test passed; absent when verification is off. */
-export const BACKUP_VERIFIED = defineSearchAttributeKey('BackupVerified', 'BOOL');
+export const BACKUP_VERIFIED = defineSearchAttributeKey('PgBackupVerified', 'BOOL');
 /** Who started the run: see BackupTrigger. */
-export const BACKUP_TRIGGER = defineSearchAttributeKey('BackupTrigger', 'KEYWORD');
+export const BACKUP_TRIGGER = defineSearchAttributeKey('PgBackupTrigger', 'KEYWORD');
+/** Set by the server on runs a Schedule started: its id. */
+export const TEMPORAL_SCHEDULED_BY_ID = defineSearchAttributeKey('TemporalScheduledById', 'KEYWORD');
 
 /** A search attribute's name and type (what `defineSearchAttributeKey` returns, whatever its type). */
 export type AttributeKey = ReturnType<typeof defineSearchAttributeKey>;
@@ -44,6 +48,11 @@ export function devServerSearchAttributeArgs(wanted = BACKUP_SEARCH_ATTRIBUTES):
 export function createCommand(namespace: string, keys: ReadonlyArray<AttributeKey>): string {
   // One --name/--type pair per attribute: the CLI creates them all in one request.
   return `temporal operator search-attribute create --namespace ${namespace} ${keys.map((k) => `--name ${k.name} --type ${CLI_TYPE[k.type]}`).join(' ')}`;
+}
+
+/** The same for Temporal Cloud (`tcld`; the namespace there is `<name>.<account id>`). */
+export function cloudCreateCommand(namespace: string, keys: ReadonlyArray<AttributeKey>): string {
+  return `tcld namespace search-attributes add -n ${namespace} ${keys.map((k) => `--sa "${k.name}=${CLI_TYPE[k.type]}"`).join(' ')}`;
 }
 
 export interface SearchAttributeProblems {
@@ -78,8 +87,9 @@ export function describeSearchAttributeProblems(problems: SearchAttributeProblem
   if (problems.missing.length) {
     lines.push(
       `the namespace "${namespace}" lacks the search attributes backup runs need: ${problems.missing.map((k) => `${k.name} (${CLI_TYPE[k.type]})`).join(', ')}.`,
-      `Create them with \`${createCommand(namespace, problems.missing)}\`` +
-        ' on a self-hosted cluster (on Temporal Cloud, in the Cloud UI or with `tcld`), or run `npm run schedule -- apply` with an identity allowed to.',
+      `Create them with \`${createCommand(namespace, problems.missing)}\` on a self-hosted cluster, ` +
+        `on Temporal Cloud with \`${cloudCreateCommand(namespace, problems.missing)}\` (or in the Cloud UI, the namespace's Custom Search Attributes), ` +
+        'or run `pg-backup-workflow schedule apply` with an identity allowed to.',
     );
   }
   for (const { key, registeredType } of problems.conflicting) {

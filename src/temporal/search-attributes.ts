@@ -1,6 +1,15 @@
 import type { Client, ConnectionLike } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { BACKUP_SEARCH_ATTRIBUTES, searchAttributeProblems, type AttributeKey, type SearchAttributeProblems } from '../common/search-attributes';
+import {
+  BACKUP_SEARCH_ATTRIBUTES,
+  cloudCreateCommand,
+  createCommand,
+  describeSearchAttributeProblems,
+  hasProblems,
+  searchAttributeProblems,
+  type AttributeKey,
+  type SearchAttributeProblems,
+} from '../common/search-attributes';
 
 const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
 const PERMISSION_DENIED = 7;
@@ -49,6 +58,30 @@ export async function ensureSearchAttributes(
 }
 
 /**
+ * For `schedule apply` and `dev`: creates what is missing and says what happened, one line per
+ * fact. Never throws: where the attributes cannot be created (Temporal Cloud, an identity
+ * without the right, an older server), it says how to create them and the caller goes on with
+ * the schedules; backups run without the attributes meanwhile.
+ */
+export async function ensureAndDescribe(connection: Pick<ConnectionLike, 'operatorService'>, namespace: string): Promise<string[]> {
+  let outcome: EnsureOutcome;
+  try {
+    outcome = await ensureSearchAttributes(connection, namespace);
+  } catch (err) {
+    return [
+      `could not look at or create the search attributes of namespace "${namespace}" (${(err as Error).message}).`,
+      `Create them with \`${createCommand(namespace, BACKUP_SEARCH_ATTRIBUTES)}\` (Temporal Cloud: \`${cloudCreateCommand(namespace, BACKUP_SEARCH_ATTRIBUTES)}\`); going on with the schedules.`,
+    ];
+  }
+  const lines: string[] = [];
+  if (outcome.created.length) lines.push(`created search attributes in namespace "${namespace}": ${outcome.created.join(', ')}`);
+  if (outcome.denied) lines.push(`not allowed to create search attributes in namespace "${namespace}" (${outcome.denied}).`);
+  if (hasProblems(outcome.problems)) lines.push(describeSearchAttributeProblems(outcome.problems, namespace), 'Going on with the schedules.');
+  else if (!outcome.created.length) lines.push(`search attributes of namespace "${namespace}": all in place`);
+  return lines;
+}
+
+/**
  * What the namespace lacks, for a worker about to start: a run that upserts a missing
  * attribute would retry its workflow task forever. Listing needs the operator service; an
  * identity that may not call it still may query visibility, where an unknown attribute is an
@@ -74,11 +107,16 @@ export async function unknownToVisibility(client: Client, wanted: ReadonlyArray<
     try {
       await client.workflow.count(`${key.name} IS NULL`);
     } catch (err) {
-      if (!/not a valid search attribute|no mapping defined for search attribute/i.test(messages(err))) throw err;
+      if (!isUnknownSearchAttribute(err)) throw err;
       unknown.push(key);
     }
   }
   return unknown;
+}
+
+/** A visibility query refused because it names a search attribute the namespace does not have. */
+export function isUnknownSearchAttribute(err: unknown): boolean {
+  return /not a valid search attribute|no mapping defined for search attribute/i.test(messages(err));
 }
 
 function isNotAllowed(err: unknown): boolean {
