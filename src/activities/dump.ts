@@ -22,7 +22,8 @@ export function makeDump(config: WorkerConfig) {
     const target = resolveTarget(config, input.environment);
     const signal = Context.current().cancellationSignal;
     await ensureBackupDir(config.backupDir);
-    await checkFreeSpace(config, target);
+    // pg_database_size(): what the dump's percent and time left are estimated from (shown with `~`).
+    const expectedBytes = await checkFreeSpace(config, target);
     const { baseName, sqlPath, partPath, handle } = await claimBackupName(
       config.backupDir,
       `${fileSafeName(target.database)}_${input.environment}_${input.timestamp}`,
@@ -37,7 +38,7 @@ export function makeDump(config: WorkerConfig) {
     try {
       // A compress step beside this one reads the file as it grows (see live-dumps): announced
       // at once, so the snapshot export does not eat into the time it waits for the dump.
-      if (input.announce) announced = announceDump(runKey(Context.current().info), { sqlPath, partPath, ino: (await handle.stat()).ino });
+      if (input.announce) announced = announceDump(runKey(Context.current().info), { sqlPath, partPath, ino: (await handle.stat()).ino, expectedBytes });
       // A session that cannot start fails the attempt now, before a whole dump is written for nothing.
       const snapshot = await session?.exportSnapshot().catch((err) => {
         throwIfCancelled();
@@ -52,7 +53,7 @@ export function makeDump(config: WorkerConfig) {
         signal,
       });
       await withHeartbeats(
-        async () => ({ step: 'dump', bytes: (await handle.stat()).size }),
+        async () => ({ step: 'dump', database: target.database, bytes: (await handle.stat()).size, expectedBytes }),
         pgDump.done().catch((err) => {
           throwIfCancelled();
           throw dumpFailure(err, config.backupDir);

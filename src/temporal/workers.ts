@@ -5,6 +5,7 @@ import { createFreshnessActivities } from '../activities/freshness';
 import type { WorkerConfig } from '../config';
 import type { WatchdogConfig } from '../config/freshness';
 import { removeStalePartials } from '../files/stale-files';
+import { SearchAttributeGate } from './search-attribute-gate';
 import { workflowCode } from './workflow-code';
 
 export interface BackupWorkerOptions {
@@ -26,6 +27,9 @@ export async function createBackupWorkers({ connection, namespace, config, workf
   if (removed.length) console.log(`removed partial files left by a crashed worker in ${config.backupDir}: ${removed.join(', ')}`);
   // The freshness lookup's client calls go over the worker's own connection: no second one.
   const client = new Client({ connection, namespace });
+  // Runs tag themselves only where the namespace has the attributes; a warning here says how to create them.
+  const searchAttributes = new SearchAttributeGate(client, namespace);
+  await searchAttributes.allowsUpserts();
   const watchdog: WatchdogConfig = { taskQueue: config.taskQueue, slackWebhookUrl: config.slackWebhookUrl, timeZone: config.timeZone };
   const shared = await Worker.create({
     connection,
@@ -33,7 +37,7 @@ export async function createBackupWorkers({ connection, namespace, config, workf
     taskQueue: config.taskQueue,
     ...(workflowBundle ? { workflowBundle } : workflowCode()),
     activities: {
-      ...createSharedActivities(config),
+      ...createSharedActivities(config, searchAttributes),
       // The freshness check runs on this queue by default: every worker here serves its steps,
       // so none fails a check it picks up, and no second Worker (with a workflow sandbox of its
       // own) is needed for it.
@@ -44,7 +48,7 @@ export async function createBackupWorkers({ connection, namespace, config, workf
     connection,
     namespace,
     taskQueue: config.hostTaskQueue,
-    activities: createFileActivities(config),
+    activities: createFileActivities(config, client),
     // Backups are I/O- and CPU-heavy: a few at a time per host is plenty (BACKUP_HOST_CONCURRENCY).
     maxConcurrentActivityTaskExecutions: config.hostConcurrency,
     // Heartbeats (progress, and the channel cancellation arrives on) reach the server every
