@@ -1,4 +1,4 @@
-import type { MetricMeter } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, type MetricMeter } from '@temporalio/common';
 
 /**
  * The backup metrics the worker exports for Prometheus, beside the SDK's own `temporal_*`
@@ -41,11 +41,25 @@ export function recordSuccess(meter: MetricMeter, run: SuccessfulRun): void {
   meter.createCounter(BACKUP_METRICS.runs, undefined, 'finished backup runs').add(1, { ...tags, outcome: 'success' });
   meter.createHistogram(BACKUP_METRICS.duration, 'float', undefined, 'duration of successful backups').record(run.durationMs / 1000, tags);
   meter.createGauge(BACKUP_METRICS.size, 'int', undefined, 'size of the newest backup file').set(run.sizeBytes, tags);
-  meter.createGauge(BACKUP_METRICS.lastSuccess, 'float', undefined, 'unix time of the newest successful backup').set(run.finishedAtMs / 1000, tags);
+  recordLastSuccess(meter, run.environment, run.finishedAtMs);
+}
+
+/** Also what a worker sets at start from Temporal's visibility, so a restart never leaves the series absent until the next backup. */
+export function recordLastSuccess(meter: MetricMeter, environment: string, atMs: number): void {
+  meter.createGauge(BACKUP_METRICS.lastSuccess, 'float', undefined, 'unix time of the newest successful backup').set(atMs / 1000, { environment });
 }
 
 export function recordFailure(meter: MetricMeter, run: { environment: string; step?: string }): void {
   const tags = { environment: run.environment };
   meter.createCounter(BACKUP_METRICS.runs, undefined, 'finished backup runs').add(1, { ...tags, outcome: 'failure' });
   meter.createCounter(BACKUP_METRICS.stepFailures, undefined, 'failed backup runs by the step that failed').add(1, { ...tags, step: run.step ?? 'unknown' });
+}
+
+/** The step a failure came from, for `pgbackup_step_failures_total`: the activity, else what the workflow itself refused. */
+export function failedStep(err: unknown): string {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ActivityFailure && e.activityType) return e.activityType;
+  }
+  const own: Record<string, string> = { InvalidEnvironmentLabel: 'label', CopyFailed: 'copy' };
+  return (err instanceof ApplicationFailure && own[err.type ?? '']) || 'workflow';
 }

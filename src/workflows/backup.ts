@@ -6,7 +6,6 @@ import {
   TimeoutFailure,
   isCancellation,
   log,
-  proxyActivities,
   proxyLocalActivities,
   upsertMemo,
   workflowInfo,
@@ -17,6 +16,7 @@ import { innermostCause, innermostMessage } from '../common/errors';
 import { humanSize } from '../common/human-size';
 import { labelProblem } from '../common/label';
 import { formatTimestamp } from '../common/timestamp';
+import { RunObserver } from './run-observer';
 import type {
   ActivityPolicy,
   BackupResult,
@@ -44,12 +44,15 @@ const { resolveSettings } = proxyLocalActivities<SharedActivities>({
  */
 export async function backupDatabase(environment: string): Promise<BackupResult> {
   const startedAt = workflowInfo().runStartTime;
+  // Current details, step summaries, search attributes and metrics: what the Web UI and Prometheus see of the run.
+  const observer = new RunObserver(environment);
   let settings = await resolveSettings();
-  const { notify } = proxyActivities<SharedActivities>(activityOptions(settings.activity));
+  const { notify } = observer.activities<SharedActivities>(activityOptions(settings.activity));
 
   try {
     const problem = labelProblem(environment);
     if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidEnvironmentLabel');
+    observer.started(settings);
     // Visible in workflow lists: lets the freshness check and `npm run backups` find runs by label.
     upsertMemo({ environment });
     const timestamp = formatTimestamp(startedAt, settings.timeZone);
@@ -57,7 +60,7 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
 
     for (let host = 1; ; host++) {
       try {
-        const file = await backUpOnOneHost(settings, environment, timestamp, host);
+        const file = await backUpOnOneHost(settings, environment, timestamp, host, observer);
         const notification = await report(notify, {
           outcome: 'success',
           environment,
@@ -67,7 +70,9 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
           copies: file.copies.map((c) => c.target),
         });
         // Workflow clock: deterministic, replays identically.
-        return { ...file, environment, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), notification };
+        const result = { ...file, environment, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), notification };
+        observer.succeeded(result, startedAt);
+        return result;
       } catch (err) {
         if (!(err instanceof HostChanged) || host >= MAX_HOSTS) throw err instanceof HostChanged ? err.cause : err;
         log.warn('the host holding this backup stopped serving its task queue; starting the file steps again on another host', {
@@ -81,14 +86,18 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
       }
     }
   } catch (err) {
-    if (isCancellation(err)) throw err;
+    if (isCancellation(err)) {
+      observer.cancelled();
+      throw err;
+    }
+    observer.failed(err, describe(err), !labelProblem(environment));
     await report(notify, { outcome: 'failure', environment: labelProblem(environment) ? '(invalid label)' : environment, error: describe(err) });
     throw err;
   }
 }
 
-async function backUpOnOneHost(settings: BackupSettings, environment: string, timestamp: string, host: number) {
-  const files = proxyActivities<FileActivities>({
+async function backUpOnOneHost(settings: BackupSettings, environment: string, timestamp: string, host: number, observer: RunObserver) {
+  const files = observer.activities<FileActivities>({
     ...activityOptions(settings.activity),
     taskQueue: settings.hostTaskQueue,
     // A host queue nobody polls means the host is gone: notice it instead of waiting forever.
@@ -101,6 +110,7 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
   const { dumped, compressed } = settings.compressWhileDumping
     ? await dumpWhileCompressing(files, onHost, dumpInput)
     : await dumpThenCompress(files, onHost, dumpInput);
+  observer.dumped(dumped.database);
   const verification = settings.verify
     ? await onHost(() => files.verify({ environment, path: compressed.path, rowCounts: dumped.rowCounts ?? {} }))
     : undefined;
