@@ -132,8 +132,9 @@ describe('a backup run as Temporal shows it', () => {
       expect(((await untagged.fetchHistory()).events ?? []).filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toEqual([]);
       expect(await currentDetails(untagged)).toMatch(/Completed: /);
       const findLastBackups = makeFindLastBackups(client);
-      // The freshness check falls back to the memo-based listing.
-      expect((await findLastBackups({ environments: [label], lookbackMs: 3_600_000 }))[label]).toMatchObject({ workflowId: untaggedId });
+      // The freshness check falls back to the memo-based listing (once visibility has the completed run).
+      const newest = async () => (await findLastBackups({ environments: [label], lookbackMs: 3_600_000 }))[label]?.workflowId;
+      await waitFor('the freshness lookup to find the untagged run', async () => (await newest()) === untaggedId);
 
       // `schedule apply` creates them; a worker started afterwards tags its runs, and the newest run is found by query.
       expect(await ensureAndDescribe(connection, namespace)).toEqual([
@@ -143,8 +144,11 @@ describe('a backup run as Temporal shows it', () => {
       const taggedId = `backup-${label}-manual-${Date.now()}`;
       await backupNow(client, { environment: label, taskQueue: tagged.config.taskQueue, workflowId: taggedId });
       expect((await client.workflow.getHandle(taggedId).describe()).typedSearchAttributes.get(BACKUP_ENVIRONMENT)).toBe(label);
-      await waitFor('the tagged run in visibility', async () => (await client.workflow.count(`PgBackupEnvironment = '${label}'`)).count === 1);
-      expect((await findLastBackups({ environments: [label], lookbackMs: 3_600_000 }))[label]).toMatchObject({ workflowId: taggedId });
+      await waitFor(
+        'the tagged run in visibility',
+        async () => (await client.workflow.count(`PgBackupEnvironment = '${label}' AND ExecutionStatus = 'Completed'`)).count === 1,
+      );
+      expect(await newest()).toBe(taggedId);
     } finally {
       warn.mockRestore();
       await bare?.stop();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, type Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import { waitFor } from './faults';
 
 /**
@@ -10,7 +11,7 @@ import { waitFor } from './faults';
  */
 export async function freshNamespace(connection: Connection, prefix: string): Promise<string> {
   const namespace = `${prefix}-${randomUUID().slice(0, 8)}`;
-  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
   const client = new Client({ connection, namespace });
   await waitFor(
     `namespace ${namespace} to be usable`,

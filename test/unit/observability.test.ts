@@ -125,7 +125,14 @@ describe('summaries', () => {
 
 describe('metrics', () => {
   it('names the step that failed a run', () => {
-    const activity = new ActivityFailure('activity failed', 'dump', '3', RetryState.MAXIMUM_ATTEMPTS_REACHED, 'w', ApplicationFailure.create({ message: 'pg_dump failed' }));
+    const activity = new ActivityFailure(
+      'activity failed',
+      'dump',
+      '3',
+      RetryState.MAXIMUM_ATTEMPTS_REACHED,
+      'w',
+      ApplicationFailure.create({ message: 'pg_dump failed' }),
+    );
     expect(failedStep(activity)).toBe('dump');
     expect(failedStep(new Error('moved', { cause: activity }))).toBe('dump');
     expect(failedStep(ApplicationFailure.nonRetryable('bad label', 'InvalidEnvironmentLabel'))).toBe('label');
