@@ -21,6 +21,8 @@ export interface Throughput {
   bytes: number;
   /** When the byte count last grew. */
   movedAtMs: number;
+  /** The moving average before its correction for the time covered (it starts at 0). */
+  weighted?: number;
   /** Smoothed bytes per second; undefined until a second observation. */
   bytesPerSecond?: number;
 }
@@ -32,21 +34,22 @@ export function startThroughput(atMs: number, bytes = 0): Throughput {
 
 /**
  * Folds one observation into the smoothed rate: an exponential moving average weighted by
- * time, so observations at irregular intervals count for the time they cover. The first rate
- * is the average since the start. Observations that go back in time or in bytes are ignored
- * (a retried read, a clock step).
+ * time, so observations at irregular intervals count for the time they cover. The average
+ * starts at 0 and is divided by the weight the observations so far carry (1 - 2^(-elapsed /
+ * half-life)), so early on it is the plain average since the start rather than an average
+ * dragged down by its starting value: a dump that began slowly (the schema, the snapshot)
+ * gets a fair estimate once its data flows. Observations that go back in time or in bytes are
+ * ignored (a retried read, a clock step).
  */
 export function observe(state: Throughput, atMs: number, bytes: number, halfLifeMs = DEFAULT_HALF_LIFE_MS): Throughput {
   const dt = atMs - state.atMs;
   if (dt <= 0 || bytes < state.bytes) return state;
   const recent = ((bytes - state.bytes) / dt) * 1000;
   const movedAtMs = bytes > state.bytes ? atMs : state.movedAtMs;
-  if (state.bytesPerSecond === undefined) {
-    const sinceStart = atMs - state.startedAtMs;
-    return { ...state, atMs, bytes, movedAtMs, bytesPerSecond: sinceStart > 0 ? (bytes / sinceStart) * 1000 : recent };
-  }
-  const weight = 1 - Math.pow(2, -dt / halfLifeMs);
-  return { ...state, atMs, bytes, movedAtMs, bytesPerSecond: state.bytesPerSecond + weight * (recent - state.bytesPerSecond) };
+  const previous = state.weighted ?? 0;
+  const weighted = previous + (1 - Math.pow(2, -dt / halfLifeMs)) * (recent - previous);
+  const covered = 1 - Math.pow(2, -(atMs - state.startedAtMs) / halfLifeMs);
+  return { ...state, atMs, bytes, movedAtMs, weighted, bytesPerSecond: weighted / covered };
 }
 
 export interface ProgressEstimate {

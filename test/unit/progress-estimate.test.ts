@@ -33,6 +33,13 @@ describe('progress estimate (pure)', () => {
     expect(estimate.remainingMs! / 60_000).toBeLessThan(24);
   });
 
+  it('is not dragged down early on by a slow start (the schema before the data)', () => {
+    const data = steady(20, MiB, steady(10, 10 * 1024));
+    // Recent seconds weigh more, and nothing is averaged with a starting value of 0: about 0.74 MiB/s, not 0.37.
+    expect(data.bytesPerSecond! / MiB).toBeGreaterThan(0.65);
+    expect(data.bytesPerSecond! / MiB).toBeLessThan(0.85);
+  });
+
   it('weighs observations by the time they cover, however irregular', () => {
     const a = observe(observe(startThroughput(0), 1000, 10 * MiB), 31_000, 310 * MiB);
     let b = observe(startThroughput(0), 1000, 10 * MiB);
