@@ -5,10 +5,12 @@ import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { describeSearchAttributeProblems } from '../src/common/search-attributes';
 import { ensureSearchAttributes, registeredSearchAttributes, searchAttributeProblemsOf, unknownToVisibility } from '../src/temporal/search-attributes';
+import { freshNamespace } from './support/namespace';
 
 /**
- * Creating and checking search attributes on a real dev server. Names are fresh for each run
- * (attributes cannot be removed from SQL visibility), so the shared server's own set is left alone.
+ * Creating and checking search attributes on a real dev server, in a namespace of their own:
+ * SQL visibility has room for only a few attributes of each type per namespace, and `default`
+ * holds the backups' own.
  */
 describe('search attributes on a real Temporal server', () => {
   const suffix = randomUUID().replace(/-/g, '').slice(0, 8);
@@ -16,10 +18,12 @@ describe('search attributes on a real Temporal server', () => {
   const size = defineSearchAttributeKey(`PgbwTestSize${suffix}`, 'INT');
   let connection: Connection;
   let client: Client;
+  let namespace: string;
 
   beforeAll(async () => {
     connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
+    namespace = await freshNamespace(connection, 'pgbw-sa');
+    client = new Client({ connection, namespace });
   });
   afterAll(async () => {
     await connection?.close();
@@ -39,12 +43,12 @@ describe('search attributes on a real Temporal server', () => {
     await expect(start()).rejects.toMatchObject({ cause: { message: expect.stringMatching(/no mapping defined for search attribute PgbwTestLabel/) } });
     expect((await unknownToVisibility(client, [label, size])).map((k) => k.name)).toEqual([label.name, size.name]);
 
-    expect(await ensureSearchAttributes(connection, 'default', [label, size])).toEqual({
+    expect(await ensureSearchAttributes(connection, namespace, [label, size])).toEqual({
       created: [label.name, size.name],
       problems: { missing: [], conflicting: [] },
     });
-    expect(await registeredSearchAttributes(connection, 'default')).toMatchObject({ [label.name]: 'KEYWORD', [size.name]: 'INT' });
-    expect(await ensureSearchAttributes(connection, 'default', [label, size])).toEqual({ created: [], problems: { missing: [], conflicting: [] } });
+    expect(await registeredSearchAttributes(connection, namespace)).toMatchObject({ [label.name]: 'KEYWORD', [size.name]: 'INT' });
+    expect(await ensureSearchAttributes(connection, namespace, [label, size])).toEqual({ created: [], problems: { missing: [], conflicting: [] } });
     expect(await unknownToVisibility(client, [label, size])).toEqual([]);
 
     const handle = await start();
@@ -57,22 +61,22 @@ describe('search attributes on a real Temporal server', () => {
   it('reports an attribute registered with another type, and leaves it as it is', async () => {
     const asInt = defineSearchAttributeKey(`PgbwTestVerified${suffix}`, 'INT');
     const asBool = defineSearchAttributeKey(asInt.name, 'BOOL');
-    await ensureSearchAttributes(connection, 'default', [asInt]);
-    const outcome = await ensureSearchAttributes(connection, 'default', [asBool]);
+    await ensureSearchAttributes(connection, namespace, [asInt]);
+    const outcome = await ensureSearchAttributes(connection, namespace, [asBool]);
     expect(outcome).toEqual({ created: [], problems: { missing: [], conflicting: [{ key: asBool, registeredType: 'INT' }] } });
-    expect(describeSearchAttributeProblems(outcome.problems, 'default')).toContain(`${asInt.name} exists in "default" as Int, but backups need Bool`);
-    expect((await registeredSearchAttributes(connection, 'default'))[asInt.name]).toBe('INT');
+    expect(describeSearchAttributeProblems(outcome.problems, namespace)).toContain(`${asInt.name} exists in "${namespace}" as Int, but backups need Bool`);
+    expect((await registeredSearchAttributes(connection, namespace))[asInt.name]).toBe('INT');
   });
 
   it("lets a worker's native connection check what is missing, with the command that fixes it", async () => {
     const native = await NativeConnection.connect({ address: inject('temporalAddress') });
     try {
       const missing = defineSearchAttributeKey(`PgbwTestMissing${suffix}`, 'BOOL');
-      await ensureSearchAttributes(connection, 'default', [label]);
-      const problems = await searchAttributeProblemsOf(new Client({ connection: native }), 'default', [label, missing]);
+      await ensureSearchAttributes(connection, namespace, [label]);
+      const problems = await searchAttributeProblemsOf(new Client({ connection: native }), namespace, [label, missing]);
       expect(problems).toEqual({ missing: [missing], conflicting: [] });
-      expect(describeSearchAttributeProblems(problems, 'default')).toContain(
-        `temporal operator search-attribute create --namespace default --name ${missing.name} --type Bool`,
+      expect(describeSearchAttributeProblems(problems, namespace)).toContain(
+        `temporal operator search-attribute create --namespace ${namespace} --name ${missing.name} --type Bool`,
       );
     } finally {
       await native.close();

@@ -6,8 +6,8 @@ import { waitFor } from './faults';
 /**
  * A new namespace on the shared dev server: one with no custom search attributes (the server
  * registers the backups' in `default` only), as a real cluster has before anyone created them.
- * Ready once a visibility query in it answers (the server learns of new namespaces through a
- * cache that lags a few seconds).
+ * Ready once a visibility query answers in it and a run can be started there (each of the
+ * server's services learns of a new namespace through its own cache, which lags a few seconds).
  */
 export async function freshNamespace(connection: Connection, prefix: string): Promise<string> {
   const namespace = `${prefix}-${randomUUID().slice(0, 8)}`;
@@ -18,6 +18,8 @@ export async function freshNamespace(connection: Connection, prefix: string): Pr
     async () => {
       try {
         await client.workflow.count("WorkflowType = 'backupDatabase'");
+        const probe = await client.workflow.start('namespaceProbe', { taskQueue: 'nobody-polls-this', workflowId: `probe-${randomUUID()}` });
+        await probe.terminate('only a probe');
         return true;
       } catch {
         await new Promise((r) => setTimeout(r, 500));
