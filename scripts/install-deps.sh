@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian machine: PostgreSQL (server and
-# pg_dump), age, Chromium, the Temporal CLI, MinIO for the S3 tests, and the npm packages. Idempotent; skips what is present.
+# pg_dump), age, Chromium, FAT tools (dosfstools, fusefat), the Temporal CLI, MinIO for the S3
+# tests, and the npm packages. Idempotent; skips what is present.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -12,6 +13,9 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql
 [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
 # The encryption tests decrypt with the standard age tool.
 command -v age >/dev/null 2>&1 || apt_packages+=(age)
+# A real file system without hard links for the publishing tests: a FAT image, mounted through FUSE.
+command -v mkfs.vfat >/dev/null 2>&1 || apt_packages+=(dosfstools)
+command -v fusefat >/dev/null 2>&1 || apt_packages+=(fusefat)
 if [ "${#apt_packages[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq

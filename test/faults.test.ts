@@ -1,13 +1,17 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createSharedActivities } from '../src/activities';
+import { loadWorkerConfig } from '../src/config';
 import { CancelledFailure } from '@temporalio/common';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { removeStalePartials } from '../src/files/stale-files';
+import { currentProcessIdentity } from '../src/files/process-identity';
+import type { RunFilesRecord } from '../src/files/run-files';
 import { loadScheduleConfig } from '../src/config/schedule';
 import { deleteBackupSchedules, triggerBackupSchedules, upsertBackupSchedules } from '../src/schedule/manage';
 import type { BackupResult } from '../src/common/types';
@@ -69,16 +73,9 @@ describe('worker killed mid-dump', () => {
       expect(await tableFingerprints(restored)).toEqual(await tableFingerprints(source.url));
       // A new host names its files from `_2` on, so its copies never collide with the lost host's.
       expect(result.fileName).toMatch(/^faults_\d+_\d+_production_\d{8}_\d{6}_2\.sql\.gz$/);
-      // The dead worker's partial file is removed when a worker starts again on that host.
-      // The dead worker's dump and the compress that was following it.
-      expect(
-        partialFiles(dir)
-          .map((f) => /\.sql(\.gz)?\.part$/.exec(f)?.[0])
-          .sort(),
-      ).toEqual(['.sql.gz.part', '.sql.part']);
-      const restarted = await startTestWorker({ DATABASE_URL: source.url, BACKUP_DIR: dir });
-      await restarted.stop();
-      expect(partialFiles(dir)).toEqual([]);
+      // The dead worker's dump and the compress that was following it are gone: the run removed
+      // what its lost execution left once it finished; nothing but the backup and its checksum stays.
+      expect(fs.readdirSync(dir).sort()).toEqual([result.fileName, `${result.fileName}.sha256`].sort());
 
       const history = await handle.fetchHistory();
       const dumpQueues = (history.events ?? []).flatMap((e) =>
@@ -119,26 +116,63 @@ describe('worker killed mid-dump', () => {
     }
   });
 
-  it('removes partial files of a crashed worker when a worker starts, but never one still being written', async () => {
+  it('removes at start only what a crashed worker of this host or a closed run left; another live run, its files and unrecorded files stay', async () => {
     const dir = tmpDir('stale');
-    const stale = path.join(dir, 'app_production_20251020_030000.sql.part');
-    const live = path.join(dir, 'app_production_20251020_040000.sql.gz.part');
-    const foreign = path.join(dir, 'somebody-elses.part');
-    for (const f of [stale, live, foreign]) fs.writeFileSync(f, 'x');
-    const held = fs.openSync(live, 'r'); // a live writer holds its file open
-    try {
-      const w = await startTestWorker({ DATABASE_URL: source.url, BACKUP_DIR: dir });
-      await w.stop();
-      expect(fs.readdirSync(dir).sort()).toEqual([path.basename(live), path.basename(foreign)].sort());
-      fs.closeSync(held);
-      expect(await removeStalePartials(dir)).toEqual([path.basename(live)]);
-    } finally {
-      try {
-        fs.closeSync(held);
-      } catch {
-        /* closed above */
-      }
-    }
+    const identity = await currentProcessIdentity();
+    const record = (base: string, fields: Partial<RunFilesRecord>) => {
+      const files = [`${base}.sql.part`, `${base}.sql`];
+      for (const f of files.slice(0, 1)) fs.writeFileSync(path.join(dir, f), 'x');
+      fs.writeFileSync(
+        path.join(dir, `${base}.owner`),
+        JSON.stringify({
+          version: 1,
+          namespace: 'default',
+          workflowId: `wf-${base}`,
+          runId: randomUUID(),
+          activityId: '1',
+          attempt: 1,
+          environment: 'production',
+          files,
+          databases: [],
+          writtenAt: new Date().toISOString(),
+          ...identity,
+          ...fields,
+        }),
+      );
+    };
+    // Runs on a queue no worker polls: two stay open, one is ended.
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    const client = new Client({ connection });
+    const start = () =>
+      client.workflow.start('backupDatabase', { taskQueue: `nobody-${randomUUID()}`, workflowId: `stale-${randomUUID()}`, args: ['production'] });
+    const [open, alsoOpen] = [await start(), await start()];
+    // A worker of this host that died (its pid is gone; its run is still open), one that is alive (this test process), and another host's open run.
+    const dead = spawnSync('true').pid!;
+    const openRun = { workflowId: alsoOpen.workflowId, runId: alsoOpen.firstExecutionRunId };
+    record('app_production_20251020_030000', { pid: dead, pidStartTime: '1', ...openRun });
+    record('app_production_20251020_040000', openRun);
+    const otherHost = { bootId: 'another-boot', pidNamespace: 'pid:[1]', host: 'db-backup-2' };
+    record('app_production_20251020_050000', { ...otherHost, workflowId: open.workflowId, runId: open.firstExecutionRunId });
+    // Another host's run that is over: nothing will ever finish its files.
+    const over = await start();
+    await over.terminate('over');
+    record('app_production_20251020_060000', { ...otherHost, workflowId: over.workflowId, runId: over.firstExecutionRunId });
+    const unrecorded = path.join(dir, 'app_production_20251020_070000.sql.part');
+    fs.writeFileSync(unrecorded, 'x');
+
+    const w = await startTestWorker({ DATABASE_URL: source.url, BACKUP_DIR: dir });
+    await w.stop();
+    expect(fs.readdirSync(dir).sort()).toEqual(
+      [
+        'app_production_20251020_040000.owner',
+        'app_production_20251020_040000.sql.part',
+        'app_production_20251020_050000.owner',
+        'app_production_20251020_050000.sql.part',
+        'app_production_20251020_070000.sql.part',
+      ].sort(),
+    );
+    for (const run of [open, alsoOpen]) await run.terminate('done');
+    await connection.close();
   });
 });
 
@@ -425,6 +459,71 @@ describe('Slack outage and Temporal restart', () => {
       await lock.release();
       await w.stop();
       await server.stop();
+    }
+  });
+});
+
+describe('failures before the dump', () => {
+  it('a counting session that cannot connect fails the attempt before pg_dump ever runs', async () => {
+    const dir = tmpDir('nosession');
+    // A pg_dump that leaves a mark when it is run at all.
+    const mark = path.join(dir, 'pg_dump-ran');
+    const wrapper = path.join(dir, 'pg_dump');
+    fs.writeFileSync(wrapper, `#!/bin/sh\ntouch "${mark}"\nexec pg_dump "$@"\n`, { mode: 0o755 });
+    const role = `nosession_${process.pid}`;
+    await sql(inject('pgAdminUrl'), `CREATE ROLE ${role} LOGIN PASSWORD 'pw-${role}' CONNECTION LIMIT 0`);
+    const url = new URL(source.url);
+    url.username = role;
+    url.password = `pw-${role}`;
+    const w = await startTestWorker({ DATABASE_URL: url.toString(), BACKUP_PG_DUMP: wrapper, BACKUP_MAX_ATTEMPTS: '2', SLACK_WEBHOOK_URL: slack.url });
+    try {
+      const handle = await startBackup(w, 'production');
+      const error = await handle.result().catch((err) => err);
+      expect(error).toBeInstanceOf(WorkflowFailedError);
+      expect(String(error.cause?.cause?.message)).toMatch(/too many connections for role/);
+      expect(fs.existsSync(mark)).toBe(false);
+      expect(attemptsOf(await handle.fetchHistory(), 'dump')).toBe(2); // a connection limit may lift: retried, as a resource
+    } finally {
+      await w.stop();
+      await sql(inject('pgAdminUrl'), `DROP ROLE ${role}`);
+    }
+  });
+
+  it('a worker that cannot give a run its settings still sends the failure to Slack', async () => {
+    // A worker on the backup queue without the backup steps (a misdeployed watchdog, say): resolveSettings is not there.
+    const taskQueue = `nosettings-${randomUUID().slice(0, 8)}`;
+    const config = loadWorkerConfig({ DATABASE_URL: source.url, SLACK_WEBHOOK_URL: slack.url, PATH: process.env.PATH });
+    const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      activities: {
+        notify: createSharedActivities(config).notify,
+        resolveSettings: async () => {
+          throw new Error('the settings are not there');
+        },
+      },
+    });
+    const running = worker.run();
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    try {
+      const before = slack.received.length;
+      const handle = await new Client({ connection }).workflow.start('backupDatabase', {
+        taskQueue,
+        workflowId: `nosettings-${randomUUID()}`,
+        args: ['production'],
+      });
+      const failure = await handle.result().catch((err) => err);
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      const texts = slack.received.slice(before).map((r) => r.json.text ?? '');
+      expect(texts).toHaveLength(1);
+      expect(texts[0]).toBe("🔴 Database backup failed\n• Environment: production\n• Error: could not read the worker's settings: the settings are not there");
+    } finally {
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
     }
   });
 });

@@ -10,6 +10,7 @@ import { exists, openPart, publishPart, READ_CHUNK, removeQuietly } from '../fil
 import { WriterFailed, followFile } from '../files/follow-file';
 import { awaitDump, forgetDump, runKey, type LiveDump } from './live-dumps';
 import { throwIfCancelled, withHeartbeats } from './progress';
+import { forgetFiles, recordFiles } from './run-files';
 
 /** How long a compress started beside the dump waits for pg_dump to begin. */
 const DUMP_START_WAIT_MS = 30_000;
@@ -54,8 +55,16 @@ async function compressWhileDumping(config: WorkerConfig, dumpStartWaitMs: numbe
   if (!handle) return { followed: false, reason: 'the dump attempt ended without its file' };
 
   let bytesIn = 0;
+  let reopened: fs.FileHandle | undefined;
   try {
-    const source = followFile(handle, { state: dump.state, chunkSize: READ_CHUNK, pollMs: FOLLOW_POLL_MS, signal, onRead: (n) => (bytesIn = n) });
+    const source = followFile(handle, {
+      state: dump.state,
+      chunkSize: READ_CHUNK,
+      pollMs: FOLLOW_POLL_MS,
+      signal,
+      onRead: (n) => (bytesIn = n),
+      reopen: async () => (reopened = await fs.open(dump.sqlPath, 'r')),
+    });
     const out = await gzipToBackup(config, dump.sqlPath, source, async () => ({
       step: 'compress',
       bytesIn,
@@ -72,6 +81,7 @@ async function compressWhileDumping(config: WorkerConfig, dumpStartWaitMs: numbe
     throw err;
   } finally {
     await handle.close().catch(() => undefined);
+    await reopened?.close().catch(() => undefined);
   }
 }
 
@@ -107,6 +117,7 @@ async function gzipToBackup(
 ): Promise<CompressOutput> {
   const gzPath = `${sqlPath}.gz`;
   const fileName = path.basename(gzPath);
+  await recordFiles(sqlPath, `${gzPath}.part`, gzPath);
   const { partPath, handle } = await openPart(gzPath);
   let published = false;
   try {
@@ -125,6 +136,7 @@ async function gzipToBackup(
     await publishPart(partPath, gzPath);
     published = true;
     await fs.unlink(sqlPath);
+    await forgetFiles(sqlPath, `${sqlPath}.part`, sqlPath, partPath);
     log.info('compressed', { file: fileName, bytesIn, bytesOut });
     return { sqlPath, path: gzPath, fileName, bytesIn, bytesOut };
   } finally {

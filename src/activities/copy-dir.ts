@@ -3,11 +3,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { DIR_MODE, exists, fileIn, openPart, PART_SUFFIX, publishPart, READ_CHUNK, removeQuietly } from '../files/files';
+import { DIR_MODE, exists, fileIn, openPart, publishPart, READ_CHUNK, removeQuietly } from '../files/files';
 import { Sha256PassThrough } from '../files/sha256';
 import { writeSidecar } from '../files/sidecar';
-import { isStale } from '../files/stale-files';
+import { claimOrReclaim } from '../files/claim-name';
+import type { LeftoverOptions } from '../files/leftovers';
+import { recordPathFor, releaseRecord } from '../files/run-files';
 import { expectSidecar, hashFile, sourceChanged, type CopyInput, type CopyOutput } from './copy-common';
+import { baseOf, runRefOf } from './run-files';
 import { throwIfCancelled, withHeartbeats } from './progress';
 
 const STEP = 'copyToDirectory';
@@ -17,26 +20,43 @@ const STEP = 'copyToDirectory';
  * Written to `.part` (0600), fsynced, read back and hashed, then published without overwriting.
  * A retry finds a finished copy with the same checksum and only (re)writes the sidecar.
  */
-export function makeCopyToDirectory(dir: string) {
+export function makeCopyToDirectory(dir: string, cleanup: Omit<LeftoverOptions, 'run' | 'keepPublished'> = withoutTemporal()) {
   return async function copyToDirectory(input: CopyInput): Promise<CopyOutput> {
     await expectSidecar(input);
     await ensureCopyDir(dir);
     const name = path.basename(input.path);
     const dest = fileIn(dir, name);
     const bytes = (await fs.stat(input.path)).size;
-
-    if (await exists(dest)) {
-      const existing = await hashFile(dest, STEP);
-      if (existing.sha256 !== input.sha256) {
-        throw ApplicationFailure.nonRetryable(`${dest} already exists with other contents (sha256 ${existing.sha256}); not overwriting it`, 'CopyExists');
-      }
-      log.info('copy already in place', { target: dest });
-    } else {
-      await writeVerified(input, dest, bytes);
+    // The copy's partial files are recorded as this run's, so a crash or a cancel never leaves them behind unnoticed.
+    const recordPath = recordPathFor(dir, baseOf(name));
+    if (!(await claimOrReclaim(dir, recordPath, { ...runRefOf(), environment: '' }, { files: [`${name}.part`, `${name}.sha256.part`] }, cleanup))) {
+      throw ApplicationFailure.retryable(`another run is copying ${name} into ${dir}`, 'CopyInProgress');
     }
-    await writeSidecar(dest, input.sha256);
+    try {
+      await copyOnce(input, dest, bytes);
+    } finally {
+      await releaseRecord(recordPath);
+    }
     return { target: `dir:${dir}`, bytes, sha256: input.sha256 };
   };
+}
+
+async function copyOnce(input: CopyInput, dest: string, bytes: number): Promise<void> {
+  if (await exists(dest)) {
+    const existing = await hashFile(dest, STEP);
+    if (existing.sha256 !== input.sha256) {
+      throw ApplicationFailure.nonRetryable(`${dest} already exists with other contents (sha256 ${existing.sha256}); not overwriting it`, 'CopyExists');
+    }
+    log.info('copy already in place', { target: dest });
+  } else {
+    await writeVerified(input, dest, bytes);
+  }
+  await writeSidecar(dest, input.sha256);
+}
+
+/** Without a Temporal client (a copy run on its own) only crashed processes of this host are judged. */
+function withoutTemporal(): Omit<LeftoverOptions, 'run' | 'keepPublished'> {
+  return { namespace: '', runState: async () => 'unknown', dropDatabase: async () => undefined };
 }
 
 /**
@@ -60,10 +80,6 @@ async function ensureCopyDir(dir: string): Promise<void> {
 }
 
 async function writeVerified(input: CopyInput, dest: string, total: number): Promise<void> {
-  // A crashed attempt's `.part` that no process holds open is ours to replace.
-  const stalePart = dest + PART_SUFFIX;
-  if ((await exists(stalePart)) && (await isStale(stalePart))) await removeQuietly(stalePart);
-
   const { partPath, handle } = await openPart(dest);
   let published = false;
   try {

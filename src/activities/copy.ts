@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { CopyConfig, S3CopyConfig } from '../config/copies';
+import type { LeftoverOptions } from '../files/leftovers';
 import type { CopyInput, CopyOutput } from './copy-common';
 import { makeCopyToDirectory } from './copy-dir';
 import type { S3CopyOptions } from './copy-s3';
@@ -10,9 +11,9 @@ import type { S3CopyOptions } from './copy-s3';
  * own task queue. A target that is not configured fails at once (the workflow should only call
  * the ones `copyTargetsOf(config)` lists).
  */
-export function createCopyActivities(config: CopyConfig, s3Options: S3CopyOptions = {}) {
+export function createCopyActivities(config: CopyConfig, s3Options: S3CopyOptions = {}, cleanup?: Omit<LeftoverOptions, 'run' | 'keepPublished'>) {
   return {
-    copyToDirectory: config.localDir ? makeCopyToDirectory(config.localDir) : notConfigured('BACKUP_COPY_DIR'),
+    copyToDirectory: config.localDir ? makeCopyToDirectory(config.localDir, cleanup) : notConfigured('BACKUP_COPY_DIR'),
     copyToS3: config.s3 ? loadedOnFirstUse(config.s3, s3Options) : notConfigured('BACKUP_S3_BUCKET'),
   };
 }

@@ -3,7 +3,10 @@ import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { ConfigError, databaseFor, type DatabaseTarget, type WorkerConfig } from '../config';
 import { fileSafeName } from '../common/file-name';
 import type { DumpInput, DumpOutput } from '../common/types';
+import type { Client } from '@temporalio/client';
 import { claimBackupName } from '../files/claim-name';
+import { removeLeftovers } from '../files/leftovers';
+import { releaseRecord } from '../files/run-files';
 import { ensureBackupDir, publishPart, removeQuietly } from '../files/files';
 import { LibpqError, runLibpq } from '../postgres/libpq';
 import type { RowCounts } from '../postgres/row-counts';
@@ -11,22 +14,28 @@ import { SnapshotSession } from '../postgres/snapshot-session';
 import { libpqActivityFailure } from './libpq-failure';
 import { announceDump, runKey } from './live-dumps';
 import { checkFreeSpace } from './preflight';
+import { leftoverOptions, logLeftovers, runRefOf } from './run-files';
 import { throwIfCancelled, withHeartbeats } from './progress';
 
 /**
  * `dump`: pg_dump of the whole database, plain SQL, written by pg_dump itself straight into
  * `<name>.sql.part` (no bytes pass through Node), renamed to `<name>.sql` on success.
  */
-export function makeDump(config: WorkerConfig) {
+export function makeDump(config: WorkerConfig, client?: Client) {
   return async function dump(input: DumpInput): Promise<DumpOutput> {
     const target = resolveTarget(config, input.environment);
     const signal = Context.current().cancellationSignal;
     await ensureBackupDir(config.backupDir);
+    const cleanup = leftoverOptions(config, client);
+    // What crashed or finished runs left here goes first: it may be holding the space this dump needs.
+    logLeftovers(config.backupDir, await removeLeftovers(config.backupDir, cleanup));
     // pg_database_size(): what the dump's percent and time left are estimated from (shown with `~`).
     const expectedBytes = await checkFreeSpace(config, target);
-    const { baseName, sqlPath, partPath, handle } = await claimBackupName(
+    const { baseName, sqlPath, partPath, handle, recordPath } = await claimBackupName(
       config.backupDir,
       `${fileSafeName(target.database)}_${input.environment}_${input.timestamp}`,
+      { ...runRefOf(), environment: input.environment },
+      cleanup,
       input.firstSuffix,
     );
     log.info('pg_dump starting', { database: target.database, from: target.variable, file: path.basename(sqlPath) });
@@ -74,6 +83,8 @@ export function makeDump(config: WorkerConfig) {
         announced?.failed();
         await handle.close().catch(() => undefined);
         await removeQuietly(partPath);
+        // Nothing of this attempt is left: the name is free again.
+        await releaseRecord(recordPath).catch(() => undefined);
       }
     }
   };

@@ -9,6 +9,7 @@ import type { EncryptionConfig } from '../config/encryption';
 import { loadAge } from '../encryption/age';
 import { exists, openPart, publishPart, READ_CHUNK, removeQuietly } from '../files/files';
 import { throwIfCancelled, withHeartbeats } from './progress';
+import { forgetFiles, recordFiles } from './run-files';
 
 export interface EncryptInput {
   /** The finished `<name>.sql.gz`. */
@@ -43,6 +44,7 @@ export function makeEncrypt(encryption: EncryptionConfig) {
     const encrypter = new Encrypter();
     for (const recipient of encryption.recipients) encrypter.addRecipient(recipient);
 
+    await recordFiles(gzPath, `${agePath}.part`, agePath);
     const { partPath, handle } = await openPart(agePath);
     const source = createReadStream(gzPath, { highWaterMark: READ_CHUNK });
     let published = false;
@@ -62,6 +64,7 @@ export function makeEncrypt(encryption: EncryptionConfig) {
       await publishPart(partPath, agePath);
       published = true;
       await fs.unlink(gzPath);
+      await forgetFiles(gzPath, gzPath, partPath);
       log.info('encrypted', { file: fileName, bytesIn, bytes, recipients: encryption.recipients.length });
       return { path: agePath, fileName, bytes };
     } finally {

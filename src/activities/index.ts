@@ -13,6 +13,7 @@ import { createCopyActivities } from './copy';
 import { makeEncrypt } from './encrypt';
 import { heartbeating } from './progress';
 import { makeProgressEnricher } from './progress-report';
+import { leftoverOptions, makeDiscardRun } from './run-files';
 
 /**
  * Steps that touch the backup file: served on this host's own task queue only. Each heartbeats
@@ -20,13 +21,14 @@ import { makeProgressEnricher } from './progress-report';
  */
 export function createFileActivities(config: WorkerConfig, client?: Client) {
   const steps = {
-    dump: makeDump(config),
+    dump: makeDump(config, client),
     compress: makeCompress(config),
     verify: makeVerify(config),
     encrypt: config.encryption ? makeEncrypt(config.encryption) : encryptionNotConfigured,
     stat,
-    ...createCopyActivities(config.copies, { secrets: config.secrets }),
+    ...createCopyActivities(config.copies, { secrets: config.secrets }, client && leftoverOptions(config, client)),
     prune: makePrune(config),
+    discardRun: makeDiscardRun(config, client),
   };
   const progress = makeProgressEnricher({ client, timeZone: config.timeZone, minIntervalMs: config.progressIntervalMs });
   return Object.fromEntries(

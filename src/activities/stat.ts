@@ -4,6 +4,7 @@ import type { StatInput, StatOutput } from '../common/types';
 import { sha256File } from '../files/sha256';
 import { writeSidecar } from '../files/sidecar';
 import { throwIfCancelled, withHeartbeats } from './progress';
+import { finished, recordFiles } from './run-files';
 
 /** `stat`: size and sha256 of the backup, and a `<file>.sha256` sidecar that `sha256sum -c` accepts. */
 export async function stat({ path: file }: StatInput): Promise<StatOutput> {
@@ -17,6 +18,9 @@ export async function stat({ path: file }: StatInput): Promise<StatOutput> {
     }),
   );
 
+  await recordFiles(file, `${file}.sha256.part`, `${file}.sha256`);
   const checksumPath = await writeSidecar(file, sha256);
+  // Verified, checksummed, in place: a finished backup, no run's work in progress any more.
+  await finished(file);
   return { sizeBytes, sha256, checksumPath };
 }

@@ -12,6 +12,7 @@ import { startPsqlLoad } from '../postgres/psql-load';
 import { ROW_COUNTS_SQL, parseRowCounts, rowCountDifferences } from '../postgres/row-counts';
 import { libpqActivityFailure } from './libpq-failure';
 import { throwIfCancelled, withHeartbeats } from './progress';
+import { forgetDatabase, recordDatabase } from './run-files';
 
 /**
  * `verify`: restores the new `.sql.gz` into a scratch database and compares every table's row
@@ -24,9 +25,13 @@ export function makeVerify(config: WorkerConfig) {
     const admin = config.verify.server ?? source;
     const scratchName = `pgbw_verify_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
     const scratch = withDatabaseName(admin, scratchName);
-    const sql = (target: DatabaseTarget, statement: string) => psqlRows(config.libpq, target, statement);
+    const signal = Context.current().cancellationSignal;
+    const sql = (target: DatabaseTarget, statement: string) => psqlRows(config.libpq, target, statement, { signal });
 
+    // Recorded before it exists: a crash or a cancel right after still gets it dropped.
+    await recordDatabase(input.path, scratchName);
     await sql(admin, `CREATE DATABASE ${quoteIdent(scratchName)} TEMPLATE template0`).catch((err) => {
+      throwIfCancelled();
       if (err instanceof LibpqError && /permission denied to create database/.test(err.stderr)) {
         throw ApplicationFailure.nonRetryable(
           `verification needs a role that may create a scratch database on ${config.verify.server ? 'BACKUP_VERIFY_DATABASE_URL' : 'the source server'}: ` +
@@ -50,9 +55,11 @@ export function makeVerify(config: WorkerConfig) {
       const rows = Object.values(restored).reduce((a, b) => a + b, 0);
       return { verified: true, tables: Object.keys(restored).length, rows };
     } finally {
-      // WITH (FORCE) ends any session still attached (e.g. a psql we were cancelled out of).
-      await sql(admin, `DROP DATABASE IF EXISTS ${quoteIdent(scratchName)} WITH (FORCE)`).catch((err) =>
-        log.error('could not drop the scratch database: drop it by hand', { scratchDatabase: scratchName, error: String(err) }),
+      // WITH (FORCE) ends any session still attached (e.g. a psql we were cancelled out of). Not
+      // cancellable: it must run also when the step was cancelled.
+      await psqlRows(config.libpq, admin, `DROP DATABASE IF EXISTS ${quoteIdent(scratchName)} WITH (FORCE)`, { timeoutMs: 60_000 }).then(
+        () => forgetDatabase(input.path, scratchName),
+        (err) => log.error("could not drop the scratch database: the run's cleanup will try again", { scratchDatabase: scratchName, error: String(err) }),
       );
     }
   };

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
+import { FinalNameTaken, publishFile, PublishLockHeld } from './publish';
 
 /** Owner-only permissions for everything holding database contents. */
 export const FILE_MODE = 0o600;
@@ -39,7 +40,7 @@ export async function openPart(finalPath: string): Promise<{ partPath: string; h
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
       throw ApplicationFailure.retryable(
-        `${path.basename(partPath)} already exists: another run is writing this backup, or a crashed worker left it (it is removed when a worker starts)`,
+        `${path.basename(partPath)} already exists: another run is writing this backup, or a crashed one left it (removed once its run is over)`,
         'PartialFileExists',
       );
     }
@@ -49,27 +50,16 @@ export async function openPart(finalPath: string): Promise<{ partPath: string; h
 
 /**
  * Makes a finished, already fsynced and closed `.part` file visible under its final name,
- * never replacing an existing backup (link fails with EEXIST; rename would overwrite).
+ * never replacing an existing file and never showing a partial one there, also on file systems
+ * without hard links (see publish.ts).
  */
 export async function publishPart(partPath: string, finalPath: string): Promise<void> {
   try {
-    await fs.link(partPath, finalPath);
+    await publishFile(partPath, finalPath);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw ApplicationFailure.nonRetryable(`${path.basename(finalPath)} already exists; not overwriting it`, 'BackupExists');
-    }
+    if (err instanceof FinalNameTaken) throw ApplicationFailure.nonRetryable(`${path.basename(finalPath)} already exists; not overwriting it`, 'BackupExists');
+    if (err instanceof PublishLockHeld) throw ApplicationFailure.retryable(err.message, 'PublishLockHeld');
     throw err;
-  }
-  await fs.unlink(partPath);
-  await syncDir(path.dirname(finalPath));
-}
-
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

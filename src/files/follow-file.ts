@@ -1,6 +1,8 @@
 import type fs from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+const REFUSED_WHILE_WRITTEN = new Set(['EPERM', 'EAGAIN', 'EBUSY']);
+
 /** The writer gave up: what was read so far is not a complete file and never will be. */
 export class WriterFailed extends Error {
   constructor() {
@@ -17,6 +19,8 @@ export interface FollowOptions {
   signal: AbortSignal;
   /** Called with the bytes read so far after each read. */
   onRead?: (position: number) => void;
+  /** Opens the finished file again where the file system refuses reads on the handle after the writer renamed it. */
+  reopen?: () => Promise<fs.FileHandle>;
 }
 
 /**
@@ -26,6 +30,7 @@ export interface FollowOptions {
  */
 export async function* followFile(handle: fs.FileHandle, options: FollowOptions): AsyncGenerator<Buffer> {
   let position = 0;
+  let reopened = false;
   let buffer: Buffer | undefined;
   for (;;) {
     const state = options.state();
@@ -34,7 +39,22 @@ export async function* followFile(handle: fs.FileHandle, options: FollowOptions)
     // read into again. A short read (a slow pg_dump, trickling) is copied out instead and the
     // buffer kept: a few KB at a time must not cost a fresh MiB each.
     buffer ??= Buffer.allocUnsafe(options.chunkSize);
-    const { bytesRead } = await handle.read(buffer, 0, options.chunkSize, position);
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await handle.read(buffer, 0, options.chunkSize, position));
+    } catch (err) {
+      // Some FUSE file systems (FAT) refuse a read while the writer holds the file, and after it
+      // was renamed into place: wait for the writer, then read on from its final name.
+      if (!REFUSED_WHILE_WRITTEN.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      if (state === 'writing') {
+        await sleep(options.pollMs, undefined, { signal: options.signal });
+        continue;
+      }
+      if (!options.reopen || reopened) throw err;
+      reopened = true;
+      handle = await options.reopen();
+      continue;
+    }
     if (bytesRead > 0) {
       position += bytesRead;
       options.onRead?.(position);

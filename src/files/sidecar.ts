@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { FILE_MODE, PART_SUFFIX, removeQuietly, syncDir } from './files';
+import { FILE_MODE, PART_SUFFIX, removeQuietly } from './files';
+import { syncDirectory } from './publish';
 
 /**
  * `<file>.sha256`, in the format `sha256sum -c` reads: `<64 hex digits>  <file name>`. Written by
@@ -31,7 +32,7 @@ export async function writeSidecar(file: string, sha256: string): Promise<string
     await handle.close();
   }
   await fs.rename(part, sidecar);
-  await syncDir(path.dirname(sidecar)).catch(() => undefined); // not every file system syncs directories
+  await syncDirectory(path.dirname(sidecar));
   return sidecar;
 }
 

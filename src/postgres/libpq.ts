@@ -90,11 +90,13 @@ export class LibpqProcess {
     // This target's password, or none of our own: libpq then falls back to the worker's PGPASSWORD or a passfile.
     const env = { ...ctx.env, ...(options.target.password ? { PGPASSWORD: options.target.password } : {}) };
     const stdio = [options.stdin ?? 'ignore', options.stdout ?? 'ignore', 'pipe'] as const;
-    // On Linux the child is tied to this process (setpriv --pdeathsig): if the worker is killed,
-    // pg_dump dies too instead of holding a snapshot and a half-written file forever.
+    // A process group of its own (detached), so stopping it stops what it started too (a
+    // BACKUP_PG_DUMP wrapper script and the real pg_dump under it). On Linux the child is also
+    // tied to this process (setpriv --pdeathsig): if the worker is killed, pg_dump dies too
+    // instead of holding a snapshot and a half-written file forever.
     this.child = canTieToParent
-      ? spawn(SETPRIV, ['--pdeathsig', 'TERM', '--', command, ...args], { stdio: [...stdio], env })
-      : spawn(command, args, { stdio: [...stdio], env });
+      ? spawn(SETPRIV, ['--pdeathsig', 'TERM', '--', command, ...args], { stdio: [...stdio], env, detached: true })
+      : spawn(command, args, { stdio: [...stdio], env, detached: true });
     this.child.stderr!.on('data', (chunk: Buffer) => this.appendStderr(chunk));
     // EPIPE when the program stops reading early: its exit status says why.
     this.child.stdin?.on('error', () => undefined);
@@ -133,15 +135,24 @@ export class LibpqProcess {
   stop(): void {
     if (this.stopped || this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.stopped = true;
-    this.child.kill('SIGTERM');
-    this.killTimer = setTimeout(() => this.child.kill('SIGKILL'), this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+    this.signalGroup('SIGTERM');
+    this.killTimer = setTimeout(() => this.signalGroup('SIGKILL'), this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
     this.killTimer.unref();
   }
 
   /** SIGKILL at once: for a load that must never see the end of its input (see psql-load). */
   killNow(): void {
     this.stopped = true;
-    this.child.kill('SIGKILL');
+    this.signalGroup('SIGKILL');
+  }
+
+  /** The whole process group; the child alone where there is none (it was never started, or is gone). */
+  private signalGroup(signal: NodeJS.Signals): void {
+    try {
+      if (this.child.pid !== undefined) process.kill(-this.child.pid, signal);
+    } catch {
+      this.child.kill(signal);
+    }
   }
 
   /** stderr so far: bounded to its head and tail, redacted, without row data. */

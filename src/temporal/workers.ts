@@ -4,7 +4,8 @@ import { createFileActivities, createSharedActivities } from '../activities';
 import { createFreshnessActivities } from '../activities/freshness';
 import type { WorkerConfig } from '../config';
 import type { WatchdogConfig } from '../config/freshness';
-import { removeStalePartials } from '../files/stale-files';
+import { leftoverOptions } from '../activities/run-files';
+import { removeLeftovers } from '../files/leftovers';
 import { SearchAttributeGate } from './search-attribute-gate';
 import { workflowCode } from './workflow-code';
 
@@ -23,10 +24,9 @@ export interface BackupWorkerOptions {
  * queue (BACKUP_WATCHDOG_TASK_QUEUE) is served too, unless BACKUP_WATCHDOG=false.
  */
 export async function createBackupWorkers({ connection, namespace, config, workflowBundle }: BackupWorkerOptions): Promise<Worker[]> {
-  const removed = await removeStalePartials(config.backupDir);
-  if (removed.length) console.log(`removed partial files left by a crashed worker in ${config.backupDir}: ${removed.join(', ')}`);
-  // The freshness lookup's client calls go over the worker's own connection: no second one.
+  // The freshness lookup's and the cleanups' client calls go over the worker's own connection: no second one.
   const client = new Client({ connection, namespace });
+  await removeWhatCrashedRunsLeft(config, client);
   // Runs tag themselves only where the namespace has the attributes; a warning here says how to create them.
   const searchAttributes = new SearchAttributeGate(client, namespace);
   await searchAttributes.allowsUpserts();
@@ -82,6 +82,24 @@ export function createWatchdogWorker({ connection, namespace, config, client, wo
     activities: createFreshnessActivities(config, client),
     maxConcurrentActivityTaskExecutions: 2,
   });
+}
+
+/**
+ * At start, what crashed workers of this host, or runs Temporal says are over, left in the
+ * backup and copy directories: judged by their records, so another host's live files on a
+ * shared directory are never touched.
+ */
+async function removeWhatCrashedRunsLeft(config: WorkerConfig, client: Client): Promise<void> {
+  const options = leftoverOptions(config, client);
+  for (const dir of [config.backupDir, ...(config.copies.localDir ? [config.copies.localDir] : [])]) {
+    const report = await removeLeftovers(dir, options).catch((err: Error) => {
+      console.warn(`could not look for leftovers in ${dir}: ${err.message}`);
+      return undefined;
+    });
+    if (report?.removed.length || report?.droppedDatabases.length) {
+      console.log(`removed what crashed or finished runs left in ${dir}: ${[...report.removed, ...report.droppedDatabases].join(', ')}`);
+    }
+  }
 }
 
 /** Runs the workers until one stops or fails; shuts the others down with it. */

@@ -3,9 +3,12 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  TemporalFailure,
   TimeoutFailure,
   isCancellation,
   log,
+  patched,
+  proxyActivities,
   proxyLocalActivities,
   upsertMemo,
   workflowInfo,
@@ -28,6 +31,7 @@ import type {
   NotificationReport,
   NotifyInput,
 } from '../common/types';
+import type { DiscardRunInput } from '../activities/run-files';
 
 /** How many hosts a run may try before giving up when the one holding its files disappears. */
 const MAX_HOSTS = 3;
@@ -36,6 +40,17 @@ const { resolveSettings } = proxyLocalActivities<SharedActivities>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 5 },
 });
+
+/** Versions of this workflow's code (see `patched`): runs recorded before a change replay without it. */
+const PATCHES = {
+  /** Runs remove what they made when cancelled or failed, and what earlier executions left when they succeed. */
+  discardLeftovers: 'discard-leftovers',
+  /** A failure before the first step (the worker's settings could not be read) alerts too. */
+  alertBeforeFirstStep: 'alert-before-first-step',
+} as const;
+
+/** How the failure message is sent when the worker's own policy could not be read. */
+const FALLBACK_POLICY: ActivityPolicy = { maximumAttempts: 3, retryIntervalMs: 30_000, startToCloseTimeoutMs: 60_000, heartbeatTimeoutMs: 60_000 };
 
 /**
  * One backup: dump → compress → verify → encrypt → stat → copies → prune on one host, then
@@ -46,7 +61,18 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
   const startedAt = workflowInfo().runStartTime;
   // Current details, step summaries, search attributes and metrics: what the Web UI and Prometheus see of the run.
   const observer = new RunObserver(environment);
-  let settings = await resolveSettings();
+  let settings: BackupSettings;
+  try {
+    settings = await resolveSettings();
+  } catch (err) {
+    // Every failure alerts, also one before the first step (not a bug in this code: that fails the task, to be fixed and replayed).
+    if (err instanceof TemporalFailure && !isCancellation(err) && patched(PATCHES.alertBeforeFirstStep)) {
+      observer.failed(err, describe(err), !labelProblem(environment));
+      const { notify } = proxyActivities<SharedActivities>(activityOptions(FALLBACK_POLICY));
+      await report(notify, { outcome: 'failure', environment: shownLabel(environment), error: `could not read the worker's settings: ${describe(err)}` });
+    }
+    throw err;
+  }
   const { notify } = observer.activities<SharedActivities>(activityOptions(settings.activity));
 
   try {
@@ -61,6 +87,8 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
     for (let host = 1; ; host++) {
       try {
         const file = await backUpOnOneHost(settings, environment, timestamp, host, observer);
+        // What the lost host's execution left (on a shared directory) goes now; the backup itself is finished and kept.
+        if (lostTaskQueues.length) await discardLeftovers(settings, { keepPublished: true });
         const notification = await report(notify, {
           outcome: 'success',
           environment,
@@ -88,12 +116,41 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
   } catch (err) {
     if (isCancellation(err)) {
       observer.cancelled();
+      // Nothing the run made stays, unless it was already a finished backup. No Slack message: cancelling is a person's decision.
+      await discardLeftovers(settings, { keepPublished: false });
       throw err;
     }
     observer.failed(err, describe(err), !labelProblem(environment));
-    await report(notify, { outcome: 'failure', environment: labelProblem(environment) ? '(invalid label)' : environment, error: describe(err) });
+    await report(notify, { outcome: 'failure', environment: shownLabel(environment), error: describe(err) });
+    // Partial files, the plain .sql and scratch databases go; a published file stays for inspection.
+    await discardLeftovers(settings, { keepPublished: true });
     throw err;
   }
+}
+
+/**
+ * Removes what this run made and no finished backup needs, on the run's host, whatever happens
+ * to the run meanwhile (not cancellable). It never changes the run's outcome: what it cannot
+ * remove (its host is gone), that host's next start or the next run of the label removes.
+ */
+async function discardLeftovers(settings: BackupSettings, input: DiscardRunInput): Promise<void> {
+  if (!patched(PATCHES.discardLeftovers)) return;
+  const { discardRun } = proxyActivities<FileActivities>({
+    taskQueue: settings.hostTaskQueue,
+    scheduleToStartTimeout: settings.activity.heartbeatTimeoutMs * 2,
+    startToCloseTimeout: '5m',
+    heartbeatTimeout: settings.activity.heartbeatTimeoutMs,
+    retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2 },
+  });
+  try {
+    await CancellationScope.nonCancellable(() => discardRun(input));
+  } catch (err) {
+    log.warn('could not remove what the run left; the next worker start or run of this label will', { error: describe(err) });
+  }
+}
+
+function shownLabel(environment: string): string {
+  return labelProblem(environment) ? '(invalid label)' : environment;
 }
 
 async function backUpOnOneHost(settings: BackupSettings, environment: string, timestamp: string, host: number, observer: RunObserver) {

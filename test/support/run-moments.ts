@@ -46,8 +46,9 @@ export const BACKUP_MOMENTS: Moment[] = [
   { name: 'after stat', reached: (s) => has(s, /\.sha256$/) },
 ];
 
-export async function observe(handle: WorkflowHandle, dir: string, workerPid: number, startedAt: number): Promise<RunState> {
-  const files = fs.readdirSync(dir);
+/** `prefix`: only this run's files (its database and label), when other runs share the directory. */
+export async function observe(handle: WorkflowHandle, dir: string, workerPid: number, startedAt: number, prefix = ''): Promise<RunState> {
+  const files = fs.readdirSync(dir).filter((f) => f.startsWith(prefix));
   const sizes: Record<string, number> = {};
   for (const f of files) {
     try {
@@ -64,12 +65,12 @@ export async function observe(handle: WorkflowHandle, dir: string, workerPid: nu
 /** Polls until `moment` is reached (then waits its `thenWaitMs`); undefined when the run closed first. */
 export async function waitForMoment(
   handle: WorkflowHandle,
-  { dir, workerPid, startedAt, timeoutMs = 120_000 }: { dir: string; workerPid: number; startedAt: number; timeoutMs?: number },
+  { dir, workerPid, startedAt, prefix, timeoutMs = 120_000 }: { dir: string; workerPid: number; startedAt: number; prefix?: string; timeoutMs?: number },
   moment: Moment,
 ): Promise<RunState | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const state = await observe(handle, dir, workerPid, startedAt);
+    const state = await observe(handle, dir, workerPid, startedAt, prefix);
     if (moment.reached(state)) {
       if (moment.thenWaitMs) await new Promise((r) => setTimeout(r, moment.thenWaitMs));
       return state;
