@@ -10,7 +10,7 @@ import { describe, expect, inject, it } from 'vitest';
  */
 describe('replaying recorded backup histories', () => {
   it('replays a run recorded with search attributes, summaries, progress signals and current details', async () => {
-    // `temporal workflow show --output json` of a real run: upserts behind the patch, activity summaries, eight progress signals.
+    // `temporal workflow show --output json` of a real run: upserts behind the patch, activity summaries, progress signals.
     const history = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures/backup-history-observable.json'), 'utf8'));
     const types = (history.events as Array<{ eventType: string }>).map((e) => e.eventType);
     expect(types.filter((t) => t === 'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES').length).toBeGreaterThan(0);
