@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,6 +22,7 @@ import { makeCopyToDirectory } from '../src/activities/copy-dir';
 import { makeCopyToS3, partSizeFor, type S3CopyOptions } from '../src/activities/copy-s3';
 import { stat } from '../src/activities/stat';
 import type { StatOutput } from '../src/common/types';
+import { currentProcessIdentity } from '../src/files/process-identity';
 import type { S3CopyConfig } from '../src/config/copies';
 import { startS3Server, type S3TestServer } from './support/s3-server';
 
@@ -262,8 +263,16 @@ describe('copyToDirectory', () => {
     expect(again.sha256).toBe(large.sha256);
     expect(fs.statSync(path.join(dest, name)).ino).toBe(before.ino);
 
-    fs.writeFileSync(path.join(dest, `${path.basename(small.path)}.part`), 'half a backup');
-    await new MockActivityEnvironment().run(makeCopyToDirectory(dest), small);
+    // A crashed first attempt of this run: its partial copy, and its record of it (its process is gone).
+    const smallName = path.basename(small.path);
+    fs.writeFileSync(path.join(dest, `${smallName}.part`), 'half a backup');
+    const crashed = { ...(await currentProcessIdentity()), pid: spawnSync('true').pid!, pidStartTime: '1' };
+    const run = { namespace: 'default', workflowId: 'test', runId: '00000000-0000-0000-0000-000000000000', activityId: 'copy', attempt: 1 };
+    fs.writeFileSync(
+      path.join(dest, `${smallName.replace(/\.sql\.gz$/, '')}.owner`),
+      JSON.stringify({ version: 1, ...run, ...crashed, environment: '', files: [`${smallName}.part`], databases: [], writtenAt: new Date().toISOString() }),
+    );
+    await new MockActivityEnvironment({ attempt: 2 }).run(makeCopyToDirectory(dest), small);
     expect(sha256(fs.readFileSync(path.join(dest, path.basename(small.path))))).toBe(small.sha256);
     expect(fs.readdirSync(dest).filter((n) => n.endsWith('.part'))).toEqual([]);
   });

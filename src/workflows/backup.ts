@@ -74,6 +74,8 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
     throw err;
   }
   const { notify } = observer.activities<SharedActivities>(activityOptions(settings.activity));
+  // Whether any file step was scheduled: only then can the run have left something on a host.
+  let filesTouched = false;
 
   try {
     const problem = labelProblem(environment);
@@ -86,6 +88,7 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
 
     for (let host = 1; ; host++) {
       try {
+        filesTouched = true;
         const file = await backUpOnOneHost(settings, environment, timestamp, host, observer);
         // What the lost host's execution left (on a shared directory) goes now; the backup itself is finished and kept.
         if (lostTaskQueues.length) await discardLeftovers(settings, { keepPublished: true });
@@ -117,13 +120,13 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
     if (isCancellation(err)) {
       observer.cancelled();
       // Nothing the run made stays, unless it was already a finished backup. No Slack message: cancelling is a person's decision.
-      await discardLeftovers(settings, { keepPublished: false });
+      if (filesTouched) await discardLeftovers(settings, { keepPublished: false });
       throw err;
     }
     observer.failed(err, describe(err), !labelProblem(environment));
     await report(notify, { outcome: 'failure', environment: shownLabel(environment), error: describe(err) });
     // Partial files, the plain .sql and scratch databases go; a published file stays for inspection.
-    await discardLeftovers(settings, { keepPublished: true });
+    if (filesTouched) await discardLeftovers(settings, { keepPublished: true });
     throw err;
   }
 }
