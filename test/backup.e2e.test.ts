@@ -64,7 +64,11 @@ describe('a successful backup', () => {
     expect(fs.statSync(result.filePath).mode & 0o777).toBe(0o600);
     expect(fs.statSync(result.checksumPath).mode & 0o777).toBe(0o600);
     execFileSync('sha256sum', ['-c', path.basename(result.checksumPath)], { cwd: worker.backupDir });
-    expect(fs.readdirSync(worker.backupDir).sort()).toEqual([result.fileName, `${result.fileName}.sha256`]);
+    const roles = result.roles!;
+    expect(roles.fileName).toBe(result.fileName.replace(/\.sql\.gz$/, '.roles.json'));
+    expect(fs.readdirSync(worker.backupDir).sort()).toEqual([result.fileName, `${result.fileName}.sha256`, roles.fileName, `${roles.fileName}.sha256`].sort());
+    execFileSync('sha256sum', ['-c', path.basename(roles.checksumPath)], { cwd: worker.backupDir });
+    expect(fs.statSync(roles.path).mode & 0o777).toBe(0o600);
     expect(result.sizeBytes).toBe(fs.statSync(result.filePath).size);
     execFileSync('gzip', ['-t', result.filePath]);
   });
@@ -85,7 +89,7 @@ describe('a successful backup', () => {
   it('shows the steps in order in history, each with the configured retry policy and timeout', async () => {
     const history = await worker.client.workflow.getHandle(workflowId).fetchHistory();
     const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
-    expect(scheduled.map((a) => a.activityType?.name)).toEqual(['dump', 'compress', 'verify', 'stat', 'prune', 'notify']);
+    expect(scheduled.map((a) => a.activityType?.name)).toEqual(['dump', 'compress', 'verify', 'saveRoles', 'stat', 'prune', 'notify']);
     for (const a of scheduled) {
       expect(Number(a.startToCloseTimeout?.seconds)).toBe(60); // BACKUP_ACTIVITY_TIMEOUT=60s in the test worker
       expect(a.retryPolicy?.maximumAttempts).toBe(3);
@@ -94,8 +98,8 @@ describe('a successful backup', () => {
       expect(a.retryPolicy?.backoffCoefficient).toBe(1);
     }
     // File steps ran on the worker's own queue; notify on the shared one.
-    expect(scheduled.slice(0, 5).every((a) => a.taskQueue?.name === worker.config.hostTaskQueue)).toBe(true);
-    expect(scheduled[5].taskQueue?.name).toBe(worker.config.taskQueue);
+    expect(scheduled.slice(0, 6).every((a) => a.taskQueue?.name === worker.config.hostTaskQueue)).toBe(true);
+    expect(scheduled[6].taskQueue?.name).toBe(worker.config.taskQueue);
   });
 
   it('sent exactly the success message to Slack', () => {

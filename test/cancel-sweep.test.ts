@@ -87,11 +87,12 @@ describe('a run cancelled at any moment', () => {
     expect(left.scratchDatabases).toEqual([]);
     expect(left.sessions).toEqual([]);
     const finished = left.files.filter((f) => /\.sql\.gz$/.test(f));
+    const roles = finished.map((f) => f.replace(/\.sql\.gz$/, '.roles.json'));
     if (finished.length === 0) {
       expect(left.files).toEqual([]);
     } else {
-      // Only a backup that was finished before the cancel: verified (stat runs after verify) and checksummed.
-      expect(left.files.sort()).toEqual([finished[0], `${finished[0]}.sha256`]);
+      // Only a backup that was finished before the cancel: verified (stat runs after verify), checksummed, with its roles sidecar.
+      expect(left.files.sort()).toEqual([finished[0], `${finished[0]}.sha256`, roles[0], `${roles[0]}.sha256`].sort());
       const history = await handle.fetchHistory();
       const statCompleted = (history.events ?? []).some(
         (e) =>

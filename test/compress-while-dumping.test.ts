@@ -160,7 +160,7 @@ describe('compress beside dump (workflow on a real Temporal server)', () => {
       expect(seen).toMatchObject({ step: 'compress', dumping: true });
 
       const result: BackupResult = await handle.result();
-      expect(scheduledSteps(await handle.fetchHistory())).toEqual(['dump', 'compress', 'verify', 'stat', 'prune', 'notify']);
+      expect(scheduledSteps(await handle.fetchHistory())).toEqual(['dump', 'compress', 'verify', 'saveRoles', 'stat', 'prune', 'notify']);
       const restored = await restoreWithPsql(result.filePath, `${source.name}_wf_followed`);
       expect(await tableFingerprints(restored)).toEqual(await tableFingerprints(source.url));
     } finally {
@@ -180,12 +180,14 @@ describe('compress beside dump (workflow on a real Temporal server)', () => {
       const handle = await startBackup(w, 'production');
       const result: BackupResult = await handle.result();
       const history = await handle.fetchHistory();
-      expect(scheduledSteps(history)).toEqual(['dump', 'compress', 'compress', 'verify', 'stat', 'prune', 'notify']);
+      expect(scheduledSteps(history)).toEqual(['dump', 'compress', 'compress', 'verify', 'saveRoles', 'stat', 'prune', 'notify']);
       const firstCompressId = (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'compress')!.eventId;
       const firstCompress = (history.events ?? []).find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(firstCompressId));
       const followed = defaultPayloadConverter.fromPayload(firstCompress!.activityTaskCompletedEventAttributes!.result!.payloads![0]);
       expect(followed).toEqual({ followed: false, reason: 'the dump attempt it followed failed' });
-      expect(fs.readdirSync(w.backupDir).sort()).toEqual([result.fileName, `${result.fileName}.sha256`]);
+      expect(fs.readdirSync(w.backupDir).sort()).toEqual(
+        [result.fileName, `${result.fileName}.sha256`, result.roles!.fileName, `${result.roles!.fileName}.sha256`].sort(),
+      );
       const restored = await restoreWithPsql(result.filePath, `${source.name}_wf_retried`);
       expect(await tableFingerprints(restored)).toEqual(await tableFingerprints(source.url));
     } finally {

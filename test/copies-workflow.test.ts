@@ -45,9 +45,12 @@ describe('off-host copies in the workflow', () => {
   it('copies the verified backup to a second directory and to S3, lists both, and prunes every target', async () => {
     const copyDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pgbw-nas-')), 'backups');
     const older = `${source.name}_production_20250101_030000.sql.gz`;
+    const olderRoles = `${source.name}_production_20250101_030000.roles.json`;
     fs.mkdirSync(copyDir, { mode: 0o700 });
-    fs.writeFileSync(path.join(copyDir, older), 'old');
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `nightly/${older}`, Body: 'old' }));
+    for (const name of [older, olderRoles, `${olderRoles}.sha256`]) {
+      fs.writeFileSync(path.join(copyDir, name), 'old');
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `nightly/${name}`, Body: 'old' }));
+    }
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `nightly/${older}.sha256`, Body: 'old' }));
 
     const w = await startTestWorker({ DATABASE_URL: source.url, BACKUP_COPY_DIR: copyDir, BACKUP_KEEP_LAST: '1', SLACK_WEBHOOK_URL: slack.url, ...s3Env() });
@@ -62,9 +65,19 @@ describe('off-host copies in the workflow', () => {
       const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
       const bytes = Buffer.from(await object.Body!.transformToByteArray());
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(result.sha256);
-      // Retention ran on every target, keeping only the new backup.
-      expect(await keys()).toEqual([key, `${key}.sha256`]);
-      expect(fs.readdirSync(copyDir).sort()).toEqual([result.fileName, `${result.fileName}.sha256`]);
+      // The roles sidecar went along, byte for byte, with its own .sha256.
+      const roles = result.roles!;
+      const rolesKey = `nightly/${roles.fileName}`;
+      const rolesObject = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: rolesKey }));
+      expect(
+        createHash('sha256')
+          .update(await rolesObject.Body!.transformToByteArray())
+          .digest('hex'),
+      ).toBe(roles.sha256);
+      expect(fs.readFileSync(path.join(copyDir, roles.fileName))).toEqual(fs.readFileSync(roles.path));
+      // Retention ran on every target, keeping only the new backup and its roles sidecar (the old ones' went with them).
+      expect(await keys()).toEqual([key, `${key}.sha256`, rolesKey, `${rolesKey}.sha256`].sort());
+      expect(fs.readdirSync(copyDir).sort()).toEqual([result.fileName, `${result.fileName}.sha256`, roles.fileName, `${roles.fileName}.sha256`].sort());
       expect(result.pruned?.map((p) => [p.target, p.removed])).toEqual([
         [`dir:${w.backupDir}`, []],
         [`dir:${copyDir}`, [older]],
@@ -74,7 +87,10 @@ describe('off-host copies in the workflow', () => {
       const steps = (await handle.fetchHistory()).events?.flatMap((e) =>
         e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
       );
-      expect(steps).toEqual(['dump', 'compress', 'verify', 'stat', 'copyToDirectory', 'copyToS3', 'prune', 'notify']);
+      // Each target copies the backup, then its roles sidecar: the two targets' second copies may come in either order.
+      expect(steps?.slice(0, 7)).toEqual(['dump', 'compress', 'verify', 'saveRoles', 'stat', 'copyToDirectory', 'copyToS3']);
+      expect(steps?.slice(7, 9).sort()).toEqual(['copyToDirectory', 'copyToS3']);
+      expect(steps?.slice(9)).toEqual(['prune', 'notify']);
     } finally {
       await w.stop();
     }

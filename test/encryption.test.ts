@@ -84,14 +84,20 @@ describe('an encrypted backup through the workflow', () => {
       const result: BackupResult = await handle.result();
       expect(result.fileName).toMatch(/_production_\d{8}_\d{6}\.sql\.gz\.age$/);
       expect(result.verification?.verified).toBe(true);
-      expect(fs.readdirSync(w.backupDir).sort()).toEqual([result.fileName, `${result.fileName}.sha256`]);
+      // The roles sidecar is encrypted to the same recipient: nothing about the database's roles lies in the clear.
+      const roles = result.roles!;
+      expect(roles.fileName).toBe(result.fileName.replace(/\.sql\.gz\.age$/, '.roles.json.age'));
+      expect(fs.readdirSync(w.backupDir).sort()).toEqual([result.fileName, `${result.fileName}.sha256`, roles.fileName, `${roles.fileName}.sha256`].sort());
       expect(fs.statSync(result.filePath).mode & 0o777).toBe(0o600);
-      execFileSync('sha256sum', ['-c', `${result.fileName}.sha256`], { cwd: w.backupDir });
+      execFileSync('sha256sum', ['-c', `${result.fileName}.sha256`, `${roles.fileName}.sha256`], { cwd: w.backupDir });
+      const rolesJson = JSON.parse(execFileSync('age', ['-d', '-i', alice.identityFile, roles.path]).toString());
+      expect(rolesJson).toMatchObject({ format: 'pg-backup-workflow/roles', backup: result.fileName, database: source.name });
+      expect(fs.readFileSync(roles.path).subarray(0, 21).toString()).toBe('age-encryption.org/v1');
       const history = await handle.fetchHistory();
       const steps = (history.events ?? []).flatMap((e) =>
         e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
       );
-      expect(steps).toEqual(['dump', 'compress', 'verify', 'encrypt', 'stat', 'prune', 'notify']);
+      expect(steps).toEqual(['dump', 'compress', 'verify', 'encrypt', 'saveRoles', 'stat', 'prune', 'notify']);
       const restored = await restoreWithAgeCli(result.filePath, alice.identityFile, `${source.name}_wf_age`);
       expect(await tableFingerprints(restored)).toEqual(await tableFingerprints(source.url));
       expect(JSON.stringify(history)).not.toContain('AGE-SECRET-KEY');

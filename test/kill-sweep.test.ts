@@ -9,6 +9,7 @@ import type { BackupResult } from '../src/common/types';
 import { withDatabase } from '../src/dev/postgres-cluster';
 import { sql } from './support/database';
 import { spawnWorkerProcess } from './support/faults';
+import { backupFiles } from './support/backup-worker';
 import { descendantsOf } from './support/process-tree';
 import { BACKUP_MOMENTS, waitForMoment } from './support/run-moments';
 
@@ -82,7 +83,7 @@ describe('a worker killed at any moment of a backup', () => {
     workers.push(await replacement);
 
     const files = fs.readdirSync(dir).filter((f) => f.startsWith(prefix));
-    expect(files.sort()).toEqual([result.fileName, `${result.fileName}.sha256`].sort());
+    expect(files.sort()).toEqual(backupFiles(result));
     const scratch = await sql<{ datname: string }>(inject('pgAdminUrl'), "SELECT datname FROM pg_database WHERE datname LIKE 'pgbw\\_verify\\_%'");
     expect(scratch).toEqual([]);
     expect((await handle.describe()).memo?.lostTaskQueues).toHaveLength(1);

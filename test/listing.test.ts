@@ -35,6 +35,9 @@ describe('npm run backups, on backups made by a real worker', () => {
     noSidecar = await (await startBackup(unverified, 'production')).result();
     fs.writeFileSync(tampered.checksumPath, `${'0'.repeat(64)}  ${tampered.fileName}\n`);
     fs.rmSync(noSidecar.checksumPath);
+    // Roles sidecars: one damaged (its file changed after its .sha256 was written), one gone.
+    fs.appendFileSync(tampered.roles!.path, ' ');
+    fs.rmSync(noSidecar.roles!.path);
     fs.writeFileSync(path.join(verifying.backupDir, 'unrelated.txt'), 'not a backup');
   });
   afterAll(async () => {
@@ -42,28 +45,31 @@ describe('npm run backups, on backups made by a real worker', () => {
     await verifying?.stop();
   });
 
-  it('shows label, size, age, checksum, verified and copies; a tampered sidecar is a MISMATCH (exit 1)', async () => {
+  it('shows label, size, age, checksum, roles sidecar, verified and copies; a tampered sidecar is a MISMATCH (exit 1)', async () => {
     const io = capture();
     expect(await runListCli([], env(), io)).toBe(1);
     const [header, ...rest] = io.lines.join('\n').split('\n');
-    expect(header).toMatch(/^LABEL +SIZE +AGE +CHECKSUM +VERIFIED +COPIES +FILE$/);
+    expect(header).toMatch(/^LABEL +SIZE +AGE +CHECKSUM +ROLES +VERIFIED +COPIES +FILE$/);
     const row = (r: BackupResult) => rest.find((l) => l.endsWith(` ${r.fileName}`)) ?? '';
     const size = (r: BackupResult) => r.size.replace('.', '\\.');
-    expect(row(tampered)).toMatch(new RegExp(`^production +${size(tampered)} +\\d+s +MISMATCH +yes +- +${tampered.fileName}$`));
-    expect(row(intact)).toMatch(new RegExp(`^eu_west +${size(intact)} +\\d+s +ok +yes +- +${intact.fileName}$`));
-    expect(row(noSidecar)).toMatch(new RegExp(`^production +${size(noSidecar)} +\\d+s +missing +no +- +${noSidecar.fileName}$`));
+    expect(row(tampered)).toMatch(new RegExp(`^production +${size(tampered)} +\\d+s +MISMATCH +MISMATCH +yes +- +${tampered.fileName}$`));
+    expect(row(intact)).toMatch(new RegExp(`^eu_west +${size(intact)} +\\d+s +ok +ok +yes +- +${intact.fileName}$`));
+    expect(row(noSidecar)).toMatch(new RegExp(`^production +${size(noSidecar)} +\\d+s +missing +- +no +- +${noSidecar.fileName}$`));
     // Newest first.
     expect(rest.slice(0, 3).map((l) => l.split(/ +/).at(-1))).toEqual([noSidecar.fileName, intact.fileName, tampered.fileName]);
     expect(rest).toContain(`3 backup(s), ${humanSize(tampered.sizeBytes + intact.sizeBytes + noSidecar.sizeBytes)} in ${verifying.backupDir}`);
     expect(rest).toContain(`Temporal ${inject('temporalAddress')}: 3 of 3 matched a completed backup run`);
-    expect(rest.at(-1)).toBe(`MISMATCH ${tampered.fileName}: sidecar says ${'0'.repeat(64)}`);
+    expect(rest.slice(-2)).toEqual([
+      `MISMATCH ${tampered.fileName}: sidecar says ${'0'.repeat(64)}`,
+      expect.stringMatching(new RegExp(`^MISMATCH ${tampered.roles!.fileName}: sidecar says [0-9a-f]{64}$`)),
+    ]);
   });
 
   it('--no-checksum skips reading the files; --label filters', async () => {
     const io = capture();
     expect(await runListCli(['--no-checksum', '--label', 'production'], env(), io)).toBe(0);
     const text = io.lines.join('\n');
-    expect(text).toMatch(new RegExp(` skipped +yes +- +${tampered.fileName}`));
+    expect(text).toMatch(new RegExp(` skipped +yes +yes +- +${tampered.fileName}`));
     expect(text).not.toContain(intact.fileName);
   });
 
@@ -71,9 +77,9 @@ describe('npm run backups, on backups made by a real worker', () => {
     const io = capture();
     expect(await runListCli([], { ...env(), TEMPORAL_ADDRESS: '127.0.0.1:1' }, io)).toBe(1);
     const text = io.lines.join('\n');
-    expect(text).toMatch(new RegExp(`^production +\\S+ \\S+ +\\d+s +MISMATCH +unknown +unknown +${tampered.fileName}$`, 'm'));
+    expect(text).toMatch(new RegExp(`^production +\\S+ \\S+ +\\d+s +MISMATCH +MISMATCH +unknown +unknown +${tampered.fileName}$`, 'm'));
     // Without the run the label is guessed from the name: the part after the last "_".
-    expect(text).toMatch(new RegExp(`^west +.* ok +unknown +unknown +${intact.fileName}$`, 'm'));
+    expect(text).toMatch(new RegExp(`^west +.* ok +ok +unknown +unknown +${intact.fileName}$`, 'm'));
     expect(text).toMatch(/^Temporal unreachable at 127\.0\.0\.1:1 \(.+\): VERIFIED and COPIES unknown$/m);
   });
 
@@ -98,13 +104,19 @@ describe('npm run backups, on backups made by a real worker', () => {
       ageMs: expect.any(Number),
       checksum: 'MISMATCH',
       checksumDetail: `sidecar says ${'0'.repeat(64)}`,
+      roles: { fileName: tampered.roles!.fileName, checksum: 'MISMATCH', checksumDetail: expect.stringMatching(/^sidecar says [0-9a-f]{64}$/) },
       verified: true,
       verification: tampered.verification,
       copies: [],
       run: { workflowId: expect.stringMatching(/^test-backup-production-/), runId: expect.any(String) },
     });
-    expect(byName[intact.fileName]).toMatchObject({ label: 'eu_west', checksum: 'ok', verified: true });
-    expect(byName[noSidecar.fileName]).toMatchObject({ checksum: 'missing', verified: false, verification: null });
+    expect(byName[intact.fileName]).toMatchObject({
+      label: 'eu_west',
+      checksum: 'ok',
+      roles: { fileName: intact.roles!.fileName, checksum: 'ok' },
+      verified: true,
+    });
+    expect(byName[noSidecar.fileName]).toMatchObject({ checksum: 'missing', roles: null, verified: false, verification: null });
     expect(listing.totalBytes).toBe(tampered.sizeBytes + intact.sizeBytes + noSidecar.sizeBytes);
   });
 });

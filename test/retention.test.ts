@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { BackupResult } from '../src/common/types';
 import { runCli } from '../src/cli/program';
 import type { Env } from '../src/config/registry';
-import { startBackup, startTestWorker } from './support/backup-worker';
+import { backupFiles, startBackup, startTestWorker } from './support/backup-worker';
 import { freshDemoDatabase } from './support/database';
 
 /** `pg-backup-workflow prune …`, its lines of output collected by `out`. */
@@ -44,7 +44,7 @@ describe('the prune step', () => {
     try {
       const result: BackupResult = await (await startBackup(w, 'production')).result();
       expect(result.pruned).toEqual([{ target: `dir:${dir}`, kept: 2, removed: [old[1], old[0]] }]);
-      expect(fs.readdirSync(dir).sort()).toEqual([result.fileName, `${result.fileName}.sha256`, old[2], `${old[2]}.sha256`, ...untouchable].sort());
+      expect(fs.readdirSync(dir).sort()).toEqual([...backupFiles(result), old[2], `${old[2]}.sha256`, ...untouchable].sort());
     } finally {
       await w.stop();
     }

@@ -8,7 +8,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeCopyToDirectory } from '../src/activities/copy-dir';
 import type { BackupResult } from '../src/common/types';
-import { startBackup, startTestWorker } from './support/backup-worker';
+import { backupFiles, startBackup, startTestWorker } from './support/backup-worker';
 import { freshDemoDatabase, restoreWithPsql, tableFingerprints } from './support/database';
 import { fatMountUnavailable, mountFat, type FatMount } from './support/fat-mount';
 import { lockTable, pgDumpProcesses, waitFor } from './support/faults';
@@ -63,7 +63,7 @@ describe("a backup directory shared by two hosts (NFS-like: neither sees the oth
       const [a, b] = (await Promise.all([onA.result(), onB.result()])) as BackupResult[];
       expect(await tableFingerprints(await restoreWithPsql(a.filePath, `${source.name}_host_a`))).toEqual(await tableFingerprints(source.url));
       execFileSync('gzip', ['-t', b.filePath]);
-      expect(fs.readdirSync(dir).sort()).toEqual([a.fileName, `${a.fileName}.sha256`, b.fileName, `${b.fileName}.sha256`].sort());
+      expect(fs.readdirSync(dir).sort()).toEqual([...backupFiles(a), ...backupFiles(b)].sort());
     } finally {
       await lock.release();
     }
@@ -87,7 +87,7 @@ describe("a backup directory shared by two hosts (NFS-like: neither sees the oth
       await lock.release();
       const result: BackupResult = await handle.result();
       expect(result.fileName).toMatch(/_2\.sql\.gz$/);
-      expect(fs.readdirSync(dir).sort()).toEqual([result.fileName, `${result.fileName}.sha256`].sort());
+      expect(fs.readdirSync(dir).sort()).toEqual(backupFiles(result));
     } finally {
       await lock.release();
     }
@@ -113,10 +113,10 @@ describe('backups onto a file system without hard links (FAT through FUSE)', () 
       const result: BackupResult = await handle.result();
       // No step needed a second attempt there (compress follows the dump on FAT too).
       const history = await handle.fetchHistory();
-      for (const step of ['dump', 'compress', 'verify', 'stat', 'copyToDirectory']) expect(attemptsOf(history, step)).toBe(1);
+      for (const step of ['dump', 'compress', 'verify', 'saveRoles', 'stat', 'copyToDirectory']) expect(attemptsOf(history, step)).toBe(1);
       expect(result.copies).toEqual([{ target: `dir:${copyDir}`, bytes: result.sizeBytes, sha256: result.sha256 }]);
-      expect(fs.readdirSync(backupDir).sort()).toEqual([result.fileName, `${result.fileName}.sha256`].sort());
-      expect(fs.readdirSync(copyDir).sort()).toEqual([result.fileName, `${result.fileName}.sha256`].sort());
+      expect(fs.readdirSync(backupDir).sort()).toEqual(backupFiles(result));
+      expect(fs.readdirSync(copyDir).sort()).toEqual(backupFiles(result));
       expect(fs.readFileSync(path.join(copyDir, result.fileName))).toEqual(fs.readFileSync(result.filePath));
       execFileSync('sha256sum', ['-c', `${result.fileName}.sha256`], { cwd: copyDir });
     } finally {

@@ -109,7 +109,7 @@ describe('restore verification', () => {
       const steps = (history.events ?? []).flatMap((e) =>
         e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
       );
-      expect(steps).toEqual(['dump', 'compress', 'stat', 'prune', 'notify']);
+      expect(steps).toEqual(['dump', 'compress', 'saveRoles', 'stat', 'prune', 'notify']);
     } finally {
       await w.stop();
     }

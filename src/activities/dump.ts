@@ -13,7 +13,7 @@ import type { RowCounts } from '../postgres/row-counts';
 import { SnapshotSession } from '../postgres/snapshot-session';
 import { libpqActivityFailure } from './libpq-failure';
 import { announceDump, runKey } from './live-dumps';
-import { checkFreeSpace } from './preflight';
+import { checkAccess, checkFreeSpace } from './preflight';
 import { leftoverOptions, logLeftovers, runRefOf } from './run-files';
 import { throwIfCancelled, withHeartbeats } from './progress';
 
@@ -31,6 +31,7 @@ export function makeDump(config: WorkerConfig, client?: Client) {
     logLeftovers(config.backupDir, await removeLeftovers(config.backupDir, cleanup));
     // pg_database_size(): what the dump's percent and time left are estimated from (shown with `~`).
     const expectedBytes = await checkFreeSpace(config, target);
+    await checkAccess(config, target);
     const { baseName, sqlPath, partPath, handle, recordPath } = await claimBackupName(
       config.backupDir,
       `${fileSafeName(target.database)}_${input.environment}_${input.timestamp}`,
@@ -68,7 +69,7 @@ export function makeDump(config: WorkerConfig, client?: Client) {
           throw dumpFailure(err, config.backupDir);
         }),
       );
-      const rowCounts = await sourceRowCounts(session, counting);
+      const { rowCounts, largeObjects } = (await sourceRowCounts(session, counting)) ?? {};
       const bytes = (await handle.stat()).size;
       await handle.sync();
       await handle.close();
@@ -76,7 +77,7 @@ export function makeDump(config: WorkerConfig, client?: Client) {
       published = true;
       announced?.complete();
       log.info('pg_dump finished', { file: path.basename(sqlPath), bytes });
-      return { database: target.database, baseName, sqlPath, bytes, rowCounts };
+      return { database: target.database, baseName, sqlPath, bytes, rowCounts, largeObjects };
     } finally {
       session?.kill();
       if (!published) {
@@ -99,12 +100,14 @@ function resolveTarget(config: WorkerConfig, environment: string): DatabaseTarge
   }
 }
 
+const CONNECTION_KINDS: string[] = ['connection-refused', 'connection-lost', 'unknown-host', 'authentication', 'ssl', 'server-terminated', 'missing-object'];
+
 /**
  * The counting session is the run's first connection: a database that cannot be reached is
  * said as such; anything else is the session's own problem (psql missing, no slot left, …).
  */
 function sessionFailure(err: unknown, target: DatabaseTarget): unknown {
-  if (err instanceof LibpqError && ['unreachable', 'authentication', 'invalid-connection', 'missing-object'].includes(err.kind)) {
+  if (err instanceof LibpqError && CONNECTION_KINDS.includes(err.kind)) {
     const message = `cannot connect to the database ${target.safeUri}: ${err.stderr || err.message}`;
     const type = `Database${err.kind.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase())}`;
     return err.retryable ? ApplicationFailure.retryable(message, type) : ApplicationFailure.nonRetryable(message, type);
@@ -115,20 +118,24 @@ function sessionFailure(err: unknown, target: DatabaseTarget): unknown {
 /** A full disk says which directory; everything else as the runner classified it. */
 function dumpFailure(err: unknown, backupDir: string): unknown {
   const failure = libpqActivityFailure(err);
-  if (failure instanceof ApplicationFailure && failure.type === 'PgDumpNoSpace') {
+  if (failure instanceof ApplicationFailure && failure.type === 'PgDumpDiskFull') {
     return ApplicationFailure.nonRetryable(`no space left on device in ${backupDir}: ${failure.message}`, failure.type);
   }
   return failure;
 }
 
 /** The counts taken in the dump's snapshot; the session must have worked if pg_dump did. */
-async function sourceRowCounts(session: SnapshotSession | undefined, counting: Promise<RowCounts> | undefined): Promise<RowCounts | undefined> {
+async function sourceRowCounts(
+  session: SnapshotSession | undefined,
+  counting: Promise<RowCounts> | undefined,
+): Promise<{ rowCounts: RowCounts; largeObjects: number } | undefined> {
   if (!session) return undefined;
   try {
     if (!counting) throw new Error('no snapshot was exported');
-    const counts = await counting;
+    const rowCounts = await counting;
+    const largeObjects = await session.largeObjectCount();
     await session.close();
-    return counts;
+    return { rowCounts, largeObjects };
   } catch (err) {
     throw ApplicationFailure.retryable(`could not count rows in the dump's snapshot for verification: ${(err as Error).message}`, 'SnapshotSessionFailed');
   }

@@ -11,6 +11,7 @@ import { makeVerify } from './verify';
 import { makePrune } from './prune';
 import { createCopyActivities } from './copy';
 import { makeEncrypt } from './encrypt';
+import { makeSaveRoles } from './roles';
 import { heartbeating } from './progress';
 import { makeProgressEnricher } from './progress-report';
 import { leftoverOptions, makeDiscardRun } from './run-files';
@@ -26,6 +27,7 @@ export function createFileActivities(config: WorkerConfig, client?: Client) {
     verify: makeVerify(config),
     encrypt: config.encryption ? makeEncrypt(config.encryption) : encryptionNotConfigured,
     stat,
+    saveRoles: makeSaveRoles(config),
     ...createCopyActivities(config.copies, { secrets: config.secrets }, client && leftoverOptions(config, client)),
     prune: makePrune(config),
     discardRun: makeDiscardRun(config, client),

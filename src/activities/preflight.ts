@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { DatabaseTarget, WorkerConfig } from '../config';
 import { humanSize } from '../common/human-size';
-import { psqlRows } from '../postgres/libpq';
+import { LibpqError, psqlRows } from '../postgres/libpq';
+import { ACCESS_PREFLIGHT_SQL, parseAccessPreflight } from '../postgres/rls-preflight';
 
 /**
  * Fails fast, before any byte is written, when the backup directory clearly cannot hold the
@@ -37,4 +38,22 @@ async function databaseSize(config: WorkerConfig, target: DatabaseTarget): Promi
   }
   log.info('could not read the database size: no free-space check, and no percent for the dump');
   return undefined;
+}
+
+/**
+ * Fails at once, before pg_dump starts, when the role could not read everything: tables under
+ * row-level security (without BYPASSRLS, or FORCE even for the owner) and large objects it may
+ * not read would stop pg_dump half-way on every attempt. When the check itself cannot run
+ * (e.g. the server is down), the snapshot session or pg_dump reports the real problem.
+ */
+export async function checkAccess(config: WorkerConfig, target: DatabaseTarget): Promise<void> {
+  let output: string;
+  try {
+    output = (await psqlRows(config.libpq, target, ACCESS_PREFLIGHT_SQL, { timeoutMs: 60_000 }))[0]?.join('') ?? '';
+  } catch (err) {
+    log.info('access pre-flight skipped: it could not run', { error: err instanceof LibpqError ? err.kind : String(err) });
+    return;
+  }
+  const access = parseAccessPreflight(output);
+  if (access.problem) throw ApplicationFailure.nonRetryable(access.problem, 'BackupRoleCannotReadEverything');
 }

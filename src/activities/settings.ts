@@ -19,6 +19,7 @@ export function makeResolveSettings(config: WorkerConfig, searchAttributes?: Pic
       copyTargets: copyTargetsOf(config.copies),
       // Both steps of a run hold a slot at once; with one slot the compress would wait for nothing.
       compressWhileDumping: config.hostConcurrency >= 2,
+      rolesSidecar: true,
       // Recorded with the rest (a local activity's result is history), so a replay decides the same way.
       searchAttributes: (await searchAttributes?.allowsUpserts()) ?? false,
     };

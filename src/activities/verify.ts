@@ -8,8 +8,11 @@ import { databaseFor, type DatabaseTarget, type WorkerConfig } from '../config';
 import { withDatabaseName } from '../config/database-url';
 import type { VerifyInput, VerifyOutput } from '../common/types';
 import { LibpqError, psqlRows, quoteIdent } from '../postgres/libpq';
-import { startPsqlLoad } from '../postgres/psql-load';
-import { ROW_COUNTS_SQL, parseRowCounts, rowCountDifferences } from '../postgres/row-counts';
+import type { DumpFilterReport } from '../postgres/dump-filter';
+import { startDumpLoad, type DumpLoadResult } from '../postgres/dump-load';
+import { classifyFailure as classifyStderr } from '../postgres/failure-kinds';
+import { restoredRowCounts, rowCountDifferences } from '../postgres/row-counts';
+import { scratchTemplate } from '../postgres/scratch-template';
 import { libpqActivityFailure } from './libpq-failure';
 import { throwIfCancelled, withHeartbeats } from './progress';
 import { forgetDatabase, recordDatabase } from './run-files';
@@ -28,9 +31,11 @@ export function makeVerify(config: WorkerConfig) {
     const signal = Context.current().cancellationSignal;
     const sql = (target: DatabaseTarget, statement: string) => psqlRows(config.libpq, target, statement, { signal });
 
+    const template = await scratchTemplate(config.libpq, admin, signal);
+    throwIfCancelled();
     // Recorded before it exists: a crash or a cancel right after still gets it dropped.
     await recordDatabase(input.path, scratchName);
-    await sql(admin, `CREATE DATABASE ${quoteIdent(scratchName)} TEMPLATE template0`).catch((err) => {
+    await sql(admin, `CREATE DATABASE ${quoteIdent(scratchName)} TEMPLATE ${template}`).catch((err) => {
       throwIfCancelled();
       if (err instanceof LibpqError && /permission denied to create database/.test(err.stderr)) {
         throw ApplicationFailure.nonRetryable(
@@ -43,9 +48,11 @@ export function makeVerify(config: WorkerConfig) {
     });
     log.info('verifying backup in a scratch database', { file: input.path, scratchDatabase: scratchName });
     try {
-      await restoreInto(config, scratch, input.path);
-      const restored = parseRowCounts((await sql(scratch, ROW_COUNTS_SQL)).map((fields) => fields.join('|')));
+      const loaded = await restoreInto(config, scratch, input.path);
+      const restored = restoredRowCounts(input.rowCounts, loaded.copied);
       const differences = rowCountDifferences(input.rowCounts, restored);
+      const largeObjects = input.largeObjects === undefined ? undefined : Number((await sql(scratch, LARGE_OBJECTS_COUNT))[0][0]);
+      if (largeObjects !== input.largeObjects) differences.push(`large objects: ${input.largeObjects} in the source, ${largeObjects} restored`);
       if (differences.length) {
         throw ApplicationFailure.nonRetryable(
           `verification failed: the restored backup differs from the source: ${differences.slice(0, 5).join('; ')}${differences.length > 5 ? ` (and ${differences.length - 5} more)` : ''}`,
@@ -53,7 +60,15 @@ export function makeVerify(config: WorkerConfig) {
         );
       }
       const rows = Object.values(restored).reduce((a, b) => a + b, 0);
-      return { verified: true, tables: Object.keys(restored).length, rows };
+      const skipped = notVerified(loaded.report);
+      if (skipped.length) log.info('verification left out objects that need a superuser and hold no rows', { skipped });
+      return {
+        verified: true,
+        tables: Object.keys(restored).length,
+        rows,
+        ...(input.largeObjects ? { largeObjects } : {}),
+        ...(skipped.length ? { skipped } : {}),
+      };
     } finally {
       // WITH (FORCE) ends any session still attached (e.g. a psql we were cancelled out of). Not
       // cancellable: it must run also when the step was cancelled.
@@ -65,26 +80,44 @@ export function makeVerify(config: WorkerConfig) {
   };
 }
 
-/** gunzip → psql, streamed, in one transaction; a truncated or corrupt file fails here. */
-async function restoreInto(config: WorkerConfig, scratch: DatabaseTarget, file: string): Promise<void> {
+const LARGE_OBJECTS_COUNT = 'SELECT count(*) FROM pg_catalog.pg_largeobject_metadata';
+
+/**
+ * gunzip → dump filter → psql, streamed, in one transaction, as the verifying role: ownership,
+ * privileges and what only a superuser may create are left out (the file itself stays exactly
+ * as pg_dump wrote it). A truncated or corrupt file fails here.
+ */
+async function restoreInto(config: WorkerConfig, scratch: DatabaseTarget, file: string): Promise<DumpLoadResult> {
   const total = (await fs.stat(file)).size;
   const source = createReadStream(file);
   const gunzip = createGunzip();
-  const load = startPsqlLoad(config.libpq, scratch, { signal: Context.current().cancellationSignal });
+  const load = startDumpLoad(config.libpq, scratch, { filter: VERIFY_FILTER, signal: Context.current().cancellationSignal });
   let corrupt: Error | undefined;
   gunzip.once('error', (err) => (corrupt = err));
   try {
-    await withHeartbeats(
+    return await withHeartbeats(
       () => ({ step: 'verify', bytes: source.bytesRead, total }),
       pipeline(source, gunzip, load.input).then(() => load.done),
     );
   } catch (err) {
-    await load.done.catch(() => undefined);
+    const cause = await load.done.then(
+      () => err,
+      (loadErr: unknown) => (loadErr instanceof LibpqError ? loadErr : err),
+    );
     throwIfCancelled();
     if (corrupt) throw ApplicationFailure.nonRetryable(`verification failed: the backup file is corrupt or truncated: ${corrupt.message}`, 'BackupCorrupt');
-    if (err instanceof LibpqError && err.kind !== 'unreachable' && err.kind !== 'resource') {
-      throw ApplicationFailure.nonRetryable(`verification failed: restoring the backup failed: ${err.stderr || err.message}`, 'RestoreFailed');
+    if (cause instanceof LibpqError && !cause.retryable) {
+      const fix = classifyStderr(cause.stderr, { program: 'psql', role: scratch.user }).hint;
+      const hint = cause.kind === 'extension-not-permitted' || cause.kind === 'extension-not-available' ? ` — ${fix}` : '';
+      throw ApplicationFailure.nonRetryable(`verification failed: restoring the backup failed: ${cause.stderr || cause.message}${hint}`, 'RestoreFailed');
     }
-    throw libpqActivityFailure(err, 'verification failed: ');
+    throw libpqActivityFailure(cause, 'verification failed: ');
   }
+}
+
+const VERIFY_FILTER = { ownership: 'drop', privileges: 'drop', superuserObjects: 'drop' } as const;
+
+/** What the scratch database did not get, beyond ownership and privileges: e.g. `publication orders_pub`. */
+function notVerified(report: DumpFilterReport): string[] {
+  return report.superuserObjects;
 }

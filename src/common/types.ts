@@ -14,6 +14,8 @@ export interface BackupSettings {
   encrypt: boolean;
   /** Off-host copy steps to run, one activity per target. */
   copyTargets: Array<'copyToDirectory' | 'copyToS3'>;
+  /** Write the roles sidecar beside each backup (absent in runs recorded before it existed, which replay without it). */
+  rolesSidecar?: boolean;
   /**
    * Run compress beside dump, following the file as it grows (needs two slots on the host,
    * BACKUP_HOST_CONCURRENCY ≥ 2). Absent in runs recorded before it existed, which therefore
@@ -54,6 +56,8 @@ export interface DumpOutput {
   bytes: number;
   /** `schema.table` → rows, counted in the snapshot pg_dump used (when verification is on). */
   rowCounts?: Record<string, number>;
+  /** Large objects in that snapshot (when verification is on). */
+  largeObjects?: number;
 }
 
 /** A finished dump, or the dump this run is writing right now (followed as it grows). */
@@ -78,12 +82,34 @@ export interface VerifyInput {
   environment: string;
   path: string;
   rowCounts: Record<string, number>;
+  /** Large objects in the dump's snapshot; absent in runs from before they were counted. */
+  largeObjects?: number;
 }
 
 export interface VerifyOutput {
   verified: true;
   tables: number;
   rows: number;
+  /** Large objects restored (when the source had any), equal to the source's. */
+  largeObjects?: number;
+  /** Objects the scratch database did not get because only a superuser may create them and they hold no rows, e.g. `publication orders_pub`. */
+  skipped?: string[];
+}
+
+export interface SaveRolesInput {
+  environment: string;
+  /** The final backup file (`.sql.gz` or `.sql.gz.age`): the roles sidecar goes beside it. */
+  path: string;
+}
+
+export interface SaveRolesOutput {
+  /** `<base>.roles.json`, or `<base>.roles.json.age` beside an encrypted backup. */
+  path: string;
+  fileName: string;
+  sha256: string;
+  checksumPath: string;
+  /** Roles in it (absent when an earlier attempt had written it). */
+  roles?: number;
 }
 
 export interface PruneInput {
@@ -133,6 +159,8 @@ export interface BackupResult {
   checksumPath: string;
   /** Present when the backup was restored into a scratch database and its row counts matched. */
   verification?: VerifyOutput;
+  /** The roles sidecar beside the backup (see `saveRoles`); copied and pruned with it. */
+  roles?: { path: string; fileName: string; sha256: string; checksumPath: string };
   /** Where copies of this backup reached (besides BACKUP_DIR). */
   copies: Array<{ target: string; bytes: number; sha256: string }>;
   /** What retention removed after this backup succeeded, per target. */

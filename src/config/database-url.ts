@@ -19,6 +19,8 @@ export interface DatabaseTarget {
   password?: string;
   /** Database name as libpq would resolve it (path, dbname=, PGDATABASE, user). */
   database: string;
+  /** The role it connects as, when the URI or PGUSER names one (libpq would otherwise use the OS user): for messages. */
+  user?: string;
 }
 
 // libpq recognises only these two lower-case prefixes; anything else it takes for a database name.
@@ -54,6 +56,7 @@ export function parseDatabaseUrl(raw: string, variable: string, env: Env = {}): 
 
   const keptParams: string[] = [];
   let dbnameParam: string | undefined;
+  let dbUserParam: string | undefined;
   for (const pair of query ? query.split('&') : []) {
     const eq = pair.indexOf('=');
     const key = decode(eq >= 0 ? pair.slice(0, eq) : pair, variable, 'parameter name');
@@ -66,6 +69,7 @@ export function parseDatabaseUrl(raw: string, variable: string, env: Env = {}): 
       throw new ConfigError(variable, `${key} cannot be given in the URI (it would be visible in the process list): use a libpq service file`);
     }
     if (key === 'dbname') dbnameParam = value;
+    if (key === 'user') dbUserParam = value;
     keptParams.push(pair);
   }
   // A raw '@' or '/' in the user name or password shifts every later part; refuse rather than
@@ -79,7 +83,8 @@ export function parseDatabaseUrl(raw: string, variable: string, env: Env = {}): 
   const safeUri =
     scheme + (userPart ? `${userPart}@` : '') + hosts + (slash >= 0 ? beforeQuery.slice(slash) : '') + (keptParams.length ? `?${keptParams.join('&')}` : '');
 
-  return { variable, safeUri, password: password || undefined, database };
+  const role = user || dbUserParam || option(env, 'PGUSER') || undefined;
+  return { variable, safeUri, password: password || undefined, database, ...(role ? { user: role } : {}) };
 }
 
 function firstIndex(text: string, wanted: string, stop: string): number {

@@ -172,14 +172,14 @@ export const OPTIONS = {
     section: 'Verification',
     commands: WORKER,
     default: true,
-    doc: "Restore each backup into a scratch database and compare row counts with the source's, taken in the dump's snapshot. `false` leaves the step out.",
+    doc: "Load each backup into a scratch database as the verifying role (ownership and privileges left out, so any role with `CREATEDB` can) and compare every table's rows and the large objects with the source's, taken in the dump's snapshot. `false` leaves the step out.",
   }),
   BACKUP_VERIFY_DATABASE_URL: text({
     section: 'Verification',
     commands: WORKER,
     defaultText: "the source's server",
     secure: true,
-    doc: "Where to create the scratch database (any database on that server; the role needs `CREATEDB`). Its password is treated like `DATABASE_URL`'s.",
+    doc: "Where to create the scratch database (any database on that server; the role needs `CREATEDB`, and may create the dump's untrusted extensions unless they are installed in `template1`). Its password is treated like `DATABASE_URL`'s.",
   }),
 
   // ── Retention ────────────────────────────────────────────────────────────────────────────

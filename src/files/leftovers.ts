@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LOCK_SUFFIX } from './publish';
-import { isRecordTemp, listRecords, readRecord, whose, type RunFilesRecord } from './run-files';
+import { isRecordTemp, listRecords, readRecord, releaseRecord, whose, type RunFilesRecord } from './run-files';
 
 /** Temporal's word on a run: `unknown` when it could not be asked (then nothing is touched). */
 export type RunState = 'open' | 'closed' | 'unknown';
@@ -85,7 +85,8 @@ async function removeRecorded(dir: string, recordPath: string, record: RunFilesR
   }
   const temps = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => isRecordTemp(n) && n.startsWith(path.basename(recordPath)));
   for (const temp of temps) await fs.rm(path.join(dir, temp), { force: true });
-  await fs.rm(recordPath, { force: true });
+  // Through the record's own queue: an update in flight in this process must not write it back.
+  await releaseRecord(recordPath);
 }
 
 /** Work in progress: a `.part`, or the plain `.sql` a compress had not yet replaced. */

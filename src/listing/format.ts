@@ -7,6 +7,7 @@ const COLUMNS: Array<[string, (b: ListedBackup) => string]> = [
   ['SIZE', (b) => b.size],
   ['AGE', (b) => formatAge(b.ageMs)],
   ['CHECKSUM', (b) => b.checksum],
+  ['ROLES', (b) => (b.roles === null ? '-' : b.roles.checksum === 'skipped' ? 'yes' : b.roles.checksum === 'missing' ? 'unchecked' : b.roles.checksum)],
   ['VERIFIED', (b) => (b.verified === null ? 'unknown' : b.verified ? 'yes' : 'no')],
   ['COPIES', (b) => (b.copies === null ? 'unknown' : b.copies.join(', ') || '-')],
   ['FILE', (b) => b.fileName],
@@ -29,5 +30,8 @@ export function formatListing(listing: BackupListing): string {
   );
   const bad = listing.backups.filter((b) => b.checksum === 'MISMATCH');
   for (const b of bad) lines.push(`MISMATCH ${b.fileName}: ${b.checksumDetail ?? 'sha256 differs from its .sha256 sidecar'}`);
+  for (const b of listing.backups) {
+    if (b.roles?.checksum === 'MISMATCH') lines.push(`MISMATCH ${b.roles.fileName}: ${b.roles.checksumDetail ?? 'sha256 differs from its .sha256 sidecar'}`);
+  }
   return lines.join('\n');
 }

@@ -2,6 +2,7 @@ import type { Env } from '../config/registry';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { humanSize } from '../common/human-size';
+import { rolesSidecarName } from '../files/roles-sidecar';
 import { checkChecksum, type ChecksumStatus } from './checksum';
 import { candidateLabels, labelOf, parseBackupFileName } from './names';
 import { lookUpRuns, type RunLookup } from './runs';
@@ -18,6 +19,8 @@ export interface ListedBackup {
   ageMs: number;
   checksum: ChecksumStatus;
   checksumDetail?: string;
+  /** The roles sidecar beside it (`<base>.roles.json[.age]`) and its checksum; null when there is none. */
+  roles: { fileName: string; checksum: ChecksumStatus; checksumDetail?: string } | null;
   /** true/false from the run's result; null when unknown (Temporal unreachable, or no run found). */
   verified: boolean | null;
   verification: { verified: true; tables: number; rows: number } | null;
@@ -49,7 +52,9 @@ export interface ListOptions {
 export async function listBackups(options: ListOptions): Promise<BackupListing> {
   const dir = path.resolve(options.dir);
   const files = [];
-  for (const fileName of await fs.readdir(dir)) {
+  const names = await fs.readdir(dir);
+  const present = new Set(names);
+  for (const fileName of names) {
     const name = parseBackupFileName(fileName);
     if (!name) continue;
     const stat = await fs.stat(path.join(dir, fileName)).catch(() => undefined);
@@ -70,6 +75,8 @@ export async function listBackups(options: ListOptions): Promise<BackupListing> 
     const file = path.join(dir, name.fileName);
     const checksum = options.checksums ? await checkChecksum(file) : { status: 'skipped' as const };
     const takenAt = run?.startedAt ? new Date(run.startedAt) : stat.mtime;
+    const rolesName = rolesSidecarName(name.fileName);
+    const roles = rolesName && present.has(rolesName) ? await rolesStatus(dir, rolesName, options.checksums) : null;
     backups.push({
       fileName: name.fileName,
       path: file,
@@ -81,6 +88,7 @@ export async function listBackups(options: ListOptions): Promise<BackupListing> 
       ageMs: Math.max(0, now - takenAt.getTime()),
       checksum: checksum.status,
       ...('detail' in checksum && checksum.detail ? { checksumDetail: checksum.detail } : {}),
+      roles,
       verified: run ? Boolean(run.verification?.verified) : null,
       verification: run?.verification ?? null,
       copies: run ? (Array.isArray(run.copies) ? run.copies.map((c) => c.target) : []) : null,
@@ -94,4 +102,10 @@ export async function listBackups(options: ListOptions): Promise<BackupListing> 
     backups,
     totalBytes: backups.reduce((sum, b) => sum + b.sizeBytes, 0),
   };
+}
+
+async function rolesStatus(dir: string, fileName: string, checksums: boolean): Promise<NonNullable<ListedBackup['roles']>> {
+  if (!checksums) return { fileName, checksum: 'skipped' };
+  const checked = await checkChecksum(path.join(dir, fileName));
+  return { fileName, checksum: checked.status, ...(checked.detail ? { checksumDetail: checked.detail } : {}) };
 }

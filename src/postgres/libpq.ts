@@ -175,6 +175,7 @@ export class LibpqProcess {
       command: this.command,
       exit,
       stderr,
+      role: this.options.target.user,
     });
     return new LibpqError(this.name, kind, retryable, message, exit, stderr);
   }

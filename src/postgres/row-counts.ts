@@ -1,4 +1,5 @@
 import type { DatabaseTarget } from '../config/database-url';
+import { copyTableKey, tableKey, type CopyTable } from './sql-statement';
 import { psqlRows, type LibpqContext } from './libpq';
 
 /** `schema.table` → rows, keyed as pg_dump names tables (identifiers quoted only where needed). */
@@ -18,9 +19,13 @@ WHERE c.relkind IN (${kinds}) AND n.nspname NOT IN ('pg_catalog', 'information_s
 /** The tables whose rows a backup carries (ordinary tables; a partitioned table's rows live in its partitions). */
 export const TABLES_WITH_ROWS = userRelations("'r'");
 
-/** Exact row count of every such table, one `schema.table|count` line each; query_to_xml runs a count(*) per table in the current snapshot. */
+/**
+ * Exact row count of every such table, one `schema.table|count` line each; query_to_xml runs a
+ * count(*) per table in the current snapshot. `FROM ONLY`: pg_dump copies each table of an
+ * inheritance tree by itself, so a parent counts its own rows, not its children's.
+ */
 export const ROW_COUNTS_SQL = `SELECT format('%I.%I', n.nspname, c.relname) || '|' ||
-  (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
+  (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM ONLY %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
 ${TABLES_WITH_ROWS}
 ORDER BY 1;`;
 
@@ -31,6 +36,25 @@ export function parseRowCounts(lines: string[]): RowCounts {
     if (bar > 0) counts[line.slice(0, bar)] = Number(line.slice(bar + 1));
   }
   return counts;
+}
+
+/** Large objects in the current snapshot, one `large-objects=<n>` line. */
+export const LARGE_OBJECTS_SQL = `SELECT 'large-objects=' || count(*) FROM pg_catalog.pg_largeobject_metadata;`;
+
+/**
+ * What a load restored, keyed like `expected` (the source's counts): each source table's rows
+ * from its COPY tag. Tables the source did not count (the configuration tables of extensions,
+ * whose rows pg_dump filters) are not compared; a source table without a COPY stays missing.
+ */
+export function restoredRowCounts(expected: RowCounts, copied: ReadonlyArray<{ table: CopyTable; rows: number }>): RowCounts {
+  const loaded = new Map<string, number>();
+  for (const { table, rows } of copied) loaded.set(copyTableKey(table), (loaded.get(copyTableKey(table)) ?? 0) + rows);
+  const restored: RowCounts = {};
+  for (const table of Object.keys(expected)) {
+    const rows = loaded.get(tableKey(table));
+    if (rows !== undefined) restored[table] = rows;
+  }
+  return restored;
 }
 
 /** Each table whose count differs, in words; empty when they all match. */

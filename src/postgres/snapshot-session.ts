@@ -1,15 +1,17 @@
 import { createInterface } from 'node:readline';
 import type { DatabaseTarget } from '../config/database-url';
 import { runLibpq, type LibpqContext, type LibpqExit, type LibpqProcess } from './libpq';
-import { ROW_COUNTS_SQL, TABLES_WITH_ROWS, parseRowCounts, type RowCounts } from './row-counts';
+import { LARGE_OBJECTS_SQL, ROW_COUNTS_SQL, TABLES_WITH_ROWS, parseRowCounts, type RowCounts } from './row-counts';
 
 /**
  * The counting session must behave like pg_dump's own: no role-level timeout may kill it, it
  * holds ACCESS SHARE on every table it will count (so a TRUNCATE or table rewrite, which is
- * not MVCC-safe, waits instead of emptying the table under the old snapshot), and the server
- * notices within a second when the session's client is gone (PostgreSQL 14+).
+ * not MVCC-safe, waits instead of emptying the table under the old snapshot), the server
+ * notices within a second when the session's client is gone (PostgreSQL 14+), and row-level
+ * security makes a count fail instead of quietly leaving rows out (as pg_dump runs).
  */
 const SESSION_SETUP_SQL = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+SET LOCAL row_security = off;
 SET LOCAL statement_timeout = 0;
 SET LOCAL lock_timeout = 0;
 SET LOCAL idle_in_transaction_session_timeout = 0;
@@ -61,6 +63,13 @@ export class SnapshotSession {
     this.send(`${ROW_COUNTS_SQL}\nSELECT 'counts-done';\n`);
     await this.nextLine((l) => l === 'counts-done');
     return parseRowCounts(this.lines.slice(start, -1));
+  }
+
+  /** Large objects in the exported snapshot. */
+  async largeObjectCount(): Promise<number> {
+    this.send(`${LARGE_OBJECTS_SQL}\n`);
+    const line = await this.nextLine((l) => l.startsWith('large-objects='));
+    return Number(line.slice('large-objects='.length));
   }
 
   async close(): Promise<void> {

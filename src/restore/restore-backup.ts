@@ -8,13 +8,16 @@ import type { DatabaseTarget } from '../config/database-url';
 import { READ_CHUNK } from '../files/files';
 import { Sha256PassThrough } from '../files/sha256';
 import { readSidecar } from '../files/sidecar';
+import { DumpFilterRefusal, type SkippedKind } from '../postgres/dump-filter';
+import { startDumpLoad, type DumpLoadResult } from '../postgres/dump-load';
 import { LibpqError, type LibpqContext } from '../postgres/libpq';
-import { startPsqlLoad } from '../postgres/psql-load';
+import { renderRolesScript } from '../postgres/roles';
 import { tableRowCounts, userTables, type TableRows } from '../postgres/row-counts';
 import { checkBackupFile } from './backup-files';
 import { decryptingStream } from './decrypt';
 import { RestoreError } from './errors';
 import { readIdentities } from './identity';
+import { createdRolesShortfall, planRoles, readRolesSidecar, targetRoles, type RoleShortfall } from './roles';
 
 export interface RestoreOptions {
   file: string;
@@ -24,6 +27,12 @@ export interface RestoreOptions {
   /** Where the identity file's path came from (`--identity` or BACKUP_AGE_IDENTITY_FILE). */
   identity?: { file: string; source: string };
   libpq: LibpqContext;
+  /** Leave out `ALTER … OWNER TO` and `SET SESSION AUTHORIZATION`: objects belong to the restoring role. */
+  noOwner?: boolean;
+  /** Leave out GRANT, REVOKE and ALTER DEFAULT PRIVILEGES. */
+  noPrivileges?: boolean;
+  /** Create the roles of the backup's roles sidecar that the target lacks (NOLOGIN), in the same transaction, before loading. */
+  createRoles?: boolean;
   onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
 
@@ -32,6 +41,22 @@ export interface RestoreReport {
   bytes: number;
   encrypted: boolean;
   checksum: 'verified' | 'no sidecar';
+  /** The role the restore ran as: with --no-owner, the owner of everything it created. */
+  restoredAs: string;
+  /** The roles sidecar, when there was one, and what came of its roles. */
+  roles?: {
+    sidecar: string;
+    /** Roles the dump names that the target lacked. */
+    missing: string[];
+    /** Created by --create-roles (NOLOGIN). */
+    created: string[];
+    /** What a created role did not get because the restoring role may not give it. */
+    shortfalls: RoleShortfall[];
+  };
+  /** Statements left out, by kind (see DumpFilter): ownership with --no-owner, privileges with --no-privileges, … */
+  skipped: Partial<Record<SkippedKind, number>>;
+  /** Every statement left out because it names a role the target lacks, with those roles. */
+  namingMissingRoles: Array<{ statement: string; roles: string[] }>;
   tables: TableRows[];
   durationMs: number;
 }
@@ -66,6 +91,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
       `target database ${target.database} already has ${existing.length} user table(s) (${shown}): restore into an empty database, or pass --force to load anyway (a conflicting object rolls the whole restore back)`,
     );
   }
+  const flags = { noOwner: options.noOwner ?? false, noPrivileges: options.noPrivileges ?? false, createRoles: options.createRoles ?? false };
+  const sidecar = await readRolesSidecar(file, identities, options.identity?.file);
+  const roles = await targetRoles(libpq, target);
+  const plan = planRoles(sidecar, roles, flags);
 
   const source = createReadStream(file, { highWaterMark: READ_CHUNK });
   const hashing = new Sha256PassThrough();
@@ -74,7 +103,17 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   if (encrypted) stages.push(['decrypt', await decryptingStream(hashing, identities, file, options.identity!.file)]);
   const gunzip = createGunzip();
 
-  const load = startPsqlLoad(libpq, target, {
+  const known = new Set([...roles.names, ...plan.toCreate]);
+  const load = startDumpLoad(libpq, target, {
+    filter: {
+      ownership: flags.noOwner ? 'drop' : 'keep',
+      privileges: flags.noPrivileges ? 'drop' : 'keep',
+      // Only where the person restoring chose to lose ownership or privileges anyway: then a grant or policy naming a missing role is skipped and listed.
+      ...(flags.noOwner || flags.noPrivileges ? { existingRoles: known } : {}),
+      // Objects belong to the restoring role: default privileges of roles it may not act as would fail.
+      ...(flags.noOwner && !roles.superuser ? { mayActAs: roles.actAs } : {}),
+    },
+    ...(flags.createRoles && sidecar ? { prefix: renderRolesScript(sidecar.doc) } : {}),
     beforeCommit: async () => {
       const actual = hashing.digest();
       if (expectedSha256 && actual !== expectedSha256) {
@@ -91,33 +130,76 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
     stream.once('error', (err) => origin.has(err) || origin.set(err, stage));
   }
   const progress = options.onProgress && setInterval(() => options.onProgress!(source.bytesRead, size), 5000);
+  let loaded: DumpLoadResult;
   try {
     await pipeline(stages[stages.length - 1][1], gunzip, load.input);
-    await load.done;
+    loaded = await load.done;
   } catch (err) {
-    await load.done.catch(() => undefined);
-    throw describeFailure(err as Error, origin.get(err), name, Boolean(expectedSha256));
+    const cause = await load.done.then(
+      () => err,
+      (loadErr: unknown) => (loadErr instanceof LibpqError || loadErr instanceof DumpFilterRefusal ? loadErr : err),
+    );
+    throw describeFailure(cause as Error, origin.get(err), name, Boolean(expectedSha256));
   } finally {
     if (progress) clearInterval(progress);
     source.destroy();
   }
-  const tables = await tableRowCounts(libpq, target);
-  return { file, bytes: size, encrypted, checksum: expectedSha256 ? 'verified' : 'no sidecar', tables, durationMs: Date.now() - started };
+  const created = plan.toCreate;
+  const shortfalls = sidecar && created.length ? await createdRolesShortfall(libpq, target, sidecar.doc, created) : [];
+  const skipped = Object.fromEntries(Object.entries(loaded.report.skipped).filter(([, n]) => n > 0)) as RestoreReport['skipped'];
+  return {
+    file,
+    bytes: size,
+    encrypted,
+    checksum: expectedSha256 ? 'verified' : 'no sidecar',
+    restoredAs: roles.current,
+    ...(sidecar ? { roles: { sidecar: sidecar.path, missing: plan.missing, created, shortfalls } } : {}),
+    skipped,
+    namingMissingRoles: loaded.report.namingMissingRoles,
+    tables: withLoadedRows(await tableRowCounts(libpq, target), loaded),
+    durationMs: Date.now() - started,
+  };
+}
+
+/**
+ * Each table's rows: what this restore loaded (psql's COPY tags), else a count(*) (tables that
+ * were there before, partitioned parents). The tags also count rows that row-level security
+ * hides from the restoring role, now the owner of a FORCE ROW LEVEL SECURITY table.
+ */
+function withLoadedRows(tables: TableRows[], loaded: DumpLoadResult): TableRows[] {
+  // Keyed as tableRowCounts names tables: `schema.table`, unquoted.
+  const copied = new Map<string, number>();
+  for (const { table, rows } of loaded.copied) {
+    const key = `${table.schema ?? 'public'}.${table.name}`;
+    copied.set(key, (copied.get(key) ?? 0) + rows);
+  }
+  return tables.map((t) => ({ table: t.table, rows: copied.get(t.table) ?? t.rows }));
 }
 
 /** A libpq failure in words for the person restoring; anything else as it is. */
 function targetFailure(err: unknown, target: DatabaseTarget): unknown {
   if (!(err instanceof LibpqError)) return err;
-  if (err.kind === 'unreachable' || err.kind === 'authentication' || err.kind === 'invalid-connection') {
+  if (['connection-refused', 'connection-lost', 'unknown-host', 'authentication', 'ssl', 'server-terminated'].includes(err.kind)) {
     return new RestoreError(`cannot reach the target database ${target.safeUri}: ${err.stderr || err.message}`);
   }
   return new RestoreError(err.message);
 }
 
 function describeFailure(err: Error, stage: string | undefined, name: string, hasSidecar: boolean): Error {
-  if (err instanceof RestoreError) return err;
-  if (err instanceof LibpqError) return new RestoreError(err.message);
   const rolledBack = 'nothing was restored (the transaction was rolled back)';
+  if (err instanceof RestoreError) return err;
+  if (err instanceof DumpFilterRefusal) return new RestoreError(`${err.message}; ${rolledBack}`);
+  if (err instanceof LibpqError) {
+    if (err.retryable || !err.stderr) return new RestoreError(`${err.message}; ${rolledBack}`);
+    // A role the dump names and the target lacks: say how to restore anyway.
+    const namesRole = /role "[^"]+" does not exist|must be (?:a )?member of role|must be able to SET ROLE/.test(err.stderr);
+    const hint = namesRole
+      ? ' (the target lacks roles the backup names: restore with --create-roles to create them from the roles sidecar, or with --no-owner)'
+      : /must be superuser|permission denied to create (?:event trigger|subscription)/.test(err.stderr)
+        ? ' (only a superuser may create that: restore as a superuser)'
+        : '';
+    return new RestoreError(`psql failed (exit code ${err.exit.code}): ${err.stderr}${hint}; ${rolledBack}`);
+  }
   const hint = hasSidecar ? '' : ' (no .sha256 sidecar to check it against)';
   if (stage === 'gunzip' || (err as NodeJS.ErrnoException).code?.startsWith('Z_')) {
     return new RestoreError(`${name} is truncated or corrupted: gzip says "${err.message}"${hint}; ${rolledBack}`);

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileSafeName } from '../common/file-name';
+import { companionNames } from '../files/roles-sidecar';
 import { backupNamePattern, parseBackupNames, planRetention, type RetentionPolicy } from './plan';
 
 export interface LocalPrunePlan {
@@ -22,10 +23,10 @@ export async function planLocalPrune(
   return { directory, ...planRetention(backups, policy, alwaysKeep) };
 }
 
-/** Removes what the plan says, each backup with its `.sha256` sidecar. */
+/** Removes what the plan says, each backup with its `.sha256` and its roles sidecar (and that one's `.sha256`). */
 export async function applyLocalPrune(plan: LocalPrunePlan): Promise<void> {
   for (const name of plan.remove) {
     await fs.rm(path.join(plan.directory, name), { force: true });
-    await fs.rm(path.join(plan.directory, `${name}.sha256`), { force: true });
+    for (const companion of [`${name}.sha256`, ...companionNames(name)]) await fs.rm(path.join(plan.directory, companion), { force: true });
   }
 }

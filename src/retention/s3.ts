@@ -1,6 +1,7 @@
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { S3CopyConfig } from '../config/copies';
 import { fileSafeName } from '../common/file-name';
+import { companionNames } from '../files/roles-sidecar';
 import { backupNamePattern, parseBackupNames, planRetention, type RetentionPolicy } from './plan';
 
 export interface S3PrunePlan {
@@ -32,9 +33,9 @@ export async function planS3Prune(
   return { target: `s3://${config.bucket}/${config.prefix}`, ...plan };
 }
 
-/** Deletes each pruned object and its `.sha256`, at most 1000 keys a request. */
+/** Deletes each pruned object, its `.sha256` and its roles sidecar (with that one's `.sha256`), at most 1000 keys a request. */
 export async function applyS3Prune(client: S3Client, config: S3CopyConfig, plan: S3PrunePlan): Promise<void> {
-  const keys = plan.remove.flatMap((name) => [config.prefix + name, `${config.prefix}${name}.sha256`]);
+  const keys = plan.remove.flatMap((name) => [name, `${name}.sha256`, ...companionNames(name)].map((n) => config.prefix + n));
   for (let i = 0; i < keys.length; i += 1000) {
     const result = await client.send(
       new DeleteObjectsCommand({ Bucket: config.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }),

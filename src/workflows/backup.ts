@@ -172,13 +172,21 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
     : await dumpThenCompress(files, onHost, dumpInput);
   observer.dumped(dumped.database);
   const verification = settings.verify
-    ? await onHost(() => files.verify({ environment, path: compressed.path, rowCounts: dumped.rowCounts ?? {} }))
+    ? await onHost(() => files.verify({ environment, path: compressed.path, rowCounts: dumped.rowCounts ?? {}, largeObjects: dumped.largeObjects }))
     : undefined;
   // Encrypt only after verification: the worker holds public keys only, so it could not restore an .age file.
   const final = settings.encrypt ? await onHost(() => files.encrypt({ path: compressed.path })) : compressed;
+  // The roles the database needs travel with it (no passwords): written beside the backup before
+  // `stat` declares the backup finished, so a run that ends before then takes them away with it.
+  const roles = settings.rolesSidecar ? await onHost(() => files.saveRoles({ environment, path: final.path })) : undefined;
   const stats = await onHost(() => files.stat({ path: final.path }));
   const copyInput = { path: final.path, checksumPath: stats.checksumPath, sha256: stats.sha256 };
-  const copies = await copyEverywhere(settings.copyTargets.map((target) => [target, onHost(() => files[target](copyInput))] as const));
+  const copyTo = async (target: (typeof settings.copyTargets)[number]) => {
+    const copy = await onHost(() => files[target](copyInput));
+    if (roles) await onHost(() => files[target]({ path: roles.path, checksumPath: roles.checksumPath, sha256: roles.sha256 }));
+    return copy;
+  };
+  const copies = await copyEverywhere(settings.copyTargets.map((target) => [target, copyTo(target)] as const));
   // Only reached when every step above succeeded: a failed run never prunes.
   const pruned = settings.prune ? await onHost(() => files.prune({ environment, database: dumped.database, keep: final.fileName })) : undefined;
   return {
@@ -189,6 +197,7 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
     size: humanSize(stats.sizeBytes),
     sha256: stats.sha256,
     checksumPath: stats.checksumPath,
+    ...(roles ? { roles: { path: roles.path, fileName: roles.fileName, sha256: roles.sha256, checksumPath: roles.checksumPath } } : {}),
     verification,
     copies,
     pruned,

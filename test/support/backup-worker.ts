@@ -65,3 +65,9 @@ export async function startBackup(worker: TestWorker, label: string) {
     args: [label],
   });
 }
+
+/** The files a finished backup consists of: the backup, its roles sidecar, and the `.sha256` of each, sorted. */
+export function backupFiles(result: { fileName: string; roles?: { fileName: string } }): string[] {
+  const roles = result.roles ? [result.roles.fileName, `${result.roles.fileName}.sha256`] : [];
+  return [result.fileName, `${result.fileName}.sha256`, ...roles].sort();
+}

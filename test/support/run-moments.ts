@@ -42,8 +42,9 @@ export const BACKUP_MOMENTS: Moment[] = [
   { name: 'verify started', reached: (s) => s.pending.includes('verify') },
   { name: 'verify restoring', reached: (s) => s.pending.includes('verify') && s.children.includes('psql'), thenWaitMs: 500 },
   { name: 'verify late', reached: (s) => s.pending.includes('verify'), thenWaitMs: 1500 },
+  { name: 'saving roles', reached: (s) => s.pending.includes('saveRoles') },
   { name: 'stat', reached: (s) => s.pending.includes('stat') },
-  { name: 'after stat', reached: (s) => has(s, /\.sha256$/) },
+  { name: 'after stat', reached: (s) => has(s, /\.sql\.gz(\.age)?\.sha256$/) },
 ];
 
 /** `prefix`: only this run's files (its database and label), when other runs share the directory. */

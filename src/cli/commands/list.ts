@@ -15,7 +15,7 @@ export function defineList(program: Command, ctx: CliContext, run: Runner): void
       .command('list')
       .summary('list the backups in BACKUP_DIR, newest first')
       .description(
-        'Lists the backups in BACKUP_DIR, newest first: label, size, age, checksum (sha256 recomputed and compared with the .sha256 sidecar: ok, MISMATCH or missing), whether the run that wrote it verified it by a restore, and where copies exist (both from Temporal: "unknown" when it is unreachable or no longer has the run). Exits 1 on a checksum MISMATCH.',
+        'Lists the backups in BACKUP_DIR, newest first: label, size, age, checksum (sha256 recomputed and compared with the .sha256 sidecar: ok, MISMATCH or missing), whether its roles sidecar is there and intact (ROLES: ok, MISMATCH, unchecked without its .sha256, - when there is none), whether the run that wrote it verified it by a restore, and where copies exist (both from Temporal: "unknown" when it is unreachable or no longer has the run). Exits 1 on a checksum MISMATCH.',
       )
       .option('--json', 'machine-readable output')
       .option('--no-checksum', 'do not read the files (fast; CHECKSUM shows "skipped")')
@@ -45,5 +45,5 @@ async function list(ctx: CliContext, flags: ListFlags): Promise<number> {
     return EXIT.failed;
   }
   ctx.io.out(flags.json ? JSON.stringify(listing, null, 2) : formatListing(listing));
-  return listing.backups.some((b) => b.checksum === 'MISMATCH') ? EXIT.failed : EXIT.ok;
+  return listing.backups.some((b) => b.checksum === 'MISMATCH' || b.roles?.checksum === 'MISMATCH') ? EXIT.failed : EXIT.ok;
 }
