@@ -70,6 +70,7 @@ describe('a backup run as Temporal shows it', () => {
       dump: `pg_dump of "${label}" to a plain .sql beside the backups, followed by compress`,
       compress: 'gzip of the .sql while pg_dump writes it',
       verify: `restore ${result.fileName} into a scratch database and compare row counts`,
+      saveRoles: `the roles the database needs, beside ${result.fileName}`,
       stat: `size and sha256 of ${result.fileName}, written to ${result.fileName}.sha256`,
       prune: `retention: older backups of "${label}" (keeps ${result.fileName})`,
       notify: 'Slack: backup completed',

@@ -15,6 +15,8 @@ export function stepSummary(step: string, args: readonly unknown[]): string {
       return `restore ${file} into a scratch database and compare row counts`;
     case 'encrypt':
       return `age-encrypt ${file}`;
+    case 'saveRoles':
+      return `the roles the database needs, beside ${file}`;
     case 'stat':
       return `size and sha256 of ${file}, written to ${file}.sha256`;
     case 'copyToDirectory':

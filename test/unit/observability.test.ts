@@ -110,6 +110,7 @@ describe('summaries', () => {
     );
     expect(stepSummary('stat', [{ path: '/b/x.sql.gz.age' }])).toBe('size and sha256 of x.sql.gz.age, written to x.sql.gz.age.sha256');
     expect(stepSummary('notify', [{ outcome: 'failure', environment: 'production', error: 'x' }])).toBe('Slack: backup failed');
+    expect(stepSummary('saveRoles', [{ environment: 'production', path: '/b/x.sql.gz' }])).toBe('the roles the database needs, beside x.sql.gz');
     expect(stepSummary('somethingNew', [{}])).toBe('somethingNew');
   });
 
