@@ -11,6 +11,8 @@ export interface LiveDump {
   partPath: string;
   /** The inode pg_dump writes: the follower checks it opened this very file. */
   ino: number;
+  /** The database's size, the dump's expected size (an estimate), when it could be read. */
+  expectedBytes?: number;
   /** `complete` once `<name>.sql` is whole, fsynced and in place; `failed` if this attempt gave up. */
   state(): DumpState;
 }
@@ -31,7 +33,10 @@ export function runKey(info: Pick<Info, 'workflowExecution' | 'activityId'>): st
 }
 
 /** Called by `dump` once it holds `<name>.sql.part`; it must then call `complete` (after publishing `<name>.sql`) or `failed`. */
-export function announceDump(run: string, file: { sqlPath: string; partPath: string; ino: number }): { complete(): void; failed(): void } {
+export function announceDump(
+  run: string,
+  file: { sqlPath: string; partPath: string; ino: number; expectedBytes?: number },
+): { complete(): void; failed(): void } {
   let state: DumpState = 'writing';
   const dump: LiveDump = { ...file, state: () => state };
   live.set(run, dump);

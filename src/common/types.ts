@@ -22,6 +22,11 @@ export interface BackupSettings {
    * replay their sequential steps unchanged.
    */
   compressWhileDumping?: boolean;
+  /**
+   * The namespace has the backup search attributes (PgBackupEnvironment, …), so the run may
+   * upsert them; absent or false means it must not (its workflow task would fail forever).
+   */
+  searchAttributes?: boolean;
 }
 
 export interface ActivityPolicy {
