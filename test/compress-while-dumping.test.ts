@@ -207,3 +207,14 @@ describe('runs recorded before compress ran beside dump', () => {
     await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, 'recorded-sequential-backup');
   });
 });
+
+describe('runs recorded with search attributes, step summaries and progress signals', () => {
+  it('replay unchanged through the current workflow code', async () => {
+    // `temporal workflow show --output json` of a real run: upserts behind their patch, activity summaries, progress signals.
+    const history = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures/backup-history-observable.json'), 'utf8'));
+    const types = (history.events as Array<{ eventType: string }>).map((e) => e.eventType);
+    expect(types).toContain('EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES');
+    expect(types).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED');
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, 'recorded-observable-backup');
+  });
+});

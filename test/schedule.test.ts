@@ -80,6 +80,8 @@ describe('the daily Schedule on a real Temporal server', () => {
     const first = captureIo();
     expect(await runScheduleCli([], env, first)).toBe(0);
     expect(first.lines).toEqual([
+      // the runs' search attributes: the test server registers them as it starts
+      'search attributes of namespace "default": all in place',
       expect.stringMatching(new RegExp(`^created schedule ${id}: Daily PostgreSQL backup of "production" at 04:15 UTC`)),
       // apply also keeps the hourly freshness check in place
       expect.stringMatching(
@@ -93,6 +95,7 @@ describe('the daily Schedule on a real Temporal server', () => {
     const second = captureIo();
     expect(await runScheduleCli(['apply'], newest, second)).toBe(0);
     expect(second.lines).toEqual([
+      'search attributes of namespace "default": all in place',
       expect.stringMatching(new RegExp(`^updated schedule ${id}: .* at 03:00 Europe/Berlin`)),
       expect.stringMatching(new RegExp(`^updated schedule ${env.BACKUP_FRESHNESS_SCHEDULE_ID}: `)),
     ]);

@@ -4,9 +4,12 @@ import path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { backupRunMetadata } from '../src/schedule/run-now';
 import { startBackup, startTestWorker, type TestWorker } from './support/backup-worker';
 import { freshDemoDatabase } from './support/database';
 import { lockTable, waitFor } from './support/faults';
+import { startSlowLink } from './support/slow-link';
 
 /**
  * The Temporal Web UI (2.42, served by the global setup's dev server) in a real, headless
@@ -97,6 +100,39 @@ describe.skipIf(!HAVE_CHROMIUM)(`the Temporal Web UI in a real browser (${CHROMI
     return (await locator.allInnerTexts()).join('\n');
   }
 
+  /**
+   * The workflow list as a person filters it (`?query=` is what the UI's filter bar writes),
+   * with the backups' search attributes as columns (what the column chooser stores).
+   */
+  async function openList(query: string, shot: string, look: (page: Page) => Promise<void>): Promise<void> {
+    const context = await browser.newContext({ viewport: { width: 2100, height: 600 } });
+    const columns = [
+      'Status',
+      'Workflow ID',
+      'PgBackupEnvironment',
+      'PgBackupDatabase',
+      'PgBackupTrigger',
+      'PgBackupSizeBytes',
+      'PgBackupVerified',
+      'Start',
+      'End',
+    ];
+    await context.addInitScript((labels) => {
+      (globalThis as unknown as { localStorage: { setItem(key: string, value: string): void } }).localStorage.setItem(
+        'namespace-workflow-table-columns',
+        JSON.stringify({ default: labels.map((label, i) => ({ label, pinned: i < 2 })) }),
+      );
+    }, columns);
+    const page = await context.newPage();
+    try {
+      await page.goto(`${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
+      await look(page);
+    } finally {
+      await page.screenshot({ path: path.join(SHOTS, shot) }).catch(() => undefined);
+      await context.close();
+    }
+  }
+
   async function compactView(page: Page): Promise<void> {
     await page.getByRole('button', { name: 'Compact', exact: true }).click();
   }
@@ -154,20 +190,22 @@ describe.skipIf(!HAVE_CHROMIUM)(`the Temporal Web UI in a real browser (${CHROMI
           .first()
           .waitFor({ timeout: UI_TIMEOUT });
         await expect.poll(() => textOf(page.locator('body')), { timeout: UI_TIMEOUT }).toMatch(/Activity task failed/);
-        // The dump step in the history: third attempt, with the message, closed by ActivityTaskFailed.
+        // The dump step in the history: its summary and third attempt in its row; expanded, pg_dump's message
+        // (the Started event's Last Failure) and ActivityTaskFailed. (With a summary, the row itself shows no failure message.)
         await compactView(page);
         const dumpRow = page
           .getByRole('row')
           .filter({ hasText: 'Activity Type' })
           .filter({ has: page.getByText('dump', { exact: true }) })
           .first();
-        await expect
-          .poll(() => textOf(dumpRow), { timeout: UI_TIMEOUT, interval: 500 })
-          .toMatch(
-            /Attempt\s+3[\s\S]*Failure Message\s+pg_dump failed \(exit code 1\): pg_dump: error: connection to server at "127\.0\.0\.1", port 1 failed: Connection refused/,
-          );
+        await expect.poll(() => textOf(dumpRow), { timeout: UI_TIMEOUT, interval: 500 }).toMatch(/Summary\s+pg_dump of "production"[\s\S]*Attempt\s+3/);
         const expanded = await expandActivity(page, 'dump');
         await expect.poll(() => textOf(expanded), { timeout: UI_TIMEOUT, interval: 500 }).toMatch(/Activity Task Failed/);
+        await expect
+          .poll(() => textOf(page.locator('body')), { timeout: UI_TIMEOUT, interval: 500 })
+          .toMatch(
+            /Last Failure[\s\S]*"message": "pg_dump failed \(exit code 1\): pg_dump: error: connection to server at \\"127\.0\.0\.1\\", port 1 failed: Connection refused[\s\S]*Activity Task Failed/,
+          );
       });
     } finally {
       await down.stop();
@@ -203,5 +241,88 @@ describe.skipIf(!HAVE_CHROMIUM)(`the Temporal Web UI in a real browser (${CHROMI
       await lock.release();
     }
     await handle?.result();
+  });
+
+  it('lists the backups of one label, filtered through ?query=, with their search attributes as columns', async () => {
+    const label = `webui-${randomUUID().slice(0, 8)}`;
+    const ok = await startBackup(worker, label);
+    const result = await ok.result();
+    const down = await startTestWorker({ DATABASE_URL: 'postgresql://postgres:pw@127.0.0.1:1/nowhere', BACKUP_MAX_ATTEMPTS: '1', BACKUP_VERIFY: 'false' });
+    let failed: WorkflowHandle;
+    try {
+      failed = await startBackup(down, label);
+      expect(await failed.result().catch((err) => err)).toBeInstanceOf(WorkflowFailedError);
+    } finally {
+      await down.stop();
+    }
+    const count = async (query: string) => (await worker.client.workflow.count(query)).count;
+    await waitFor('visibility to have both runs closed', async () => (await count(`PgBackupEnvironment = '${label}' AND ExecutionStatus != 'Running'`)) === 2);
+
+    await openList(`PgBackupEnvironment = '${label}'`, 'web-ui-list-by-label.png', async (page) => {
+      const okRow = page.getByRole('row').filter({ hasText: ok.workflowId });
+      await okRow.waitFor({ timeout: UI_TIMEOUT });
+      await expect
+        .poll(() => textOf(okRow), { timeout: UI_TIMEOUT, interval: 500 })
+        .toMatch(new RegExp(`Completed[\\s\\S]*${ok.workflowId}\\s+${label}\\s+${source.name}\\s+manual\\s+${result.sizeBytes}\\s+true`));
+      const failedRow = page.getByRole('row').filter({ hasText: failed.workflowId });
+      await expect
+        .poll(() => textOf(failedRow), { timeout: UI_TIMEOUT, interval: 500 })
+        .toMatch(new RegExp(`Failed[\\s\\S]*${failed.workflowId}\\s+${label}\\s+manual`));
+    });
+
+    // The README's filter: this label's failed backups of the last seven days.
+    const weekAgo = new Date(Date.now() - 7 * 86_400_000).toISOString();
+    await openList(`PgBackupEnvironment = '${label}' AND ExecutionStatus = 'Failed' AND StartTime > '${weekAgo}'`, 'web-ui-list-failed.png', async (page) => {
+      await page.getByRole('row').filter({ hasText: failed.workflowId }).waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.getByRole('row').filter({ hasText: ok.workflowId }).count()).toBe(0);
+    });
+  });
+
+  it("shows a running dump's percent and time left in the run's current details, under its summary", async () => {
+    // A slow link between pg_dump and the server: a small database dumps as slowly as a big one, bytes flowing steadily.
+    const slowSource = await freshDemoDatabase('webui_slow', 100_000);
+    const url = new URL(slowSource.url);
+    const link = await startSlowLink({ host: url.hostname, port: Number(url.port) }, 400 * 1024);
+    url.port = String(link.port);
+    const slow = await startTestWorker({ DATABASE_URL: url.toString(), BACKUP_PROGRESS_INTERVAL: '2s' });
+    const label = `webui-eta-${randomUUID().slice(0, 8)}`;
+    try {
+      const handle = await slow.client.workflow.start('backupDatabase', {
+        taskQueue: slow.config.taskQueue,
+        workflowId: `backup-${label}-manual-${Date.now()}`,
+        args: [label],
+        ...backupRunMetadata(label, { database: slowSource.name, command: `pg-backup-workflow backup ${label}` }),
+      });
+      const details = async () => ((await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string }).currentDetails ?? '';
+      const progress = /dump \d+% · [\d.]+ [KMG]B of ~[\d.]+ [KMG]B · (under a minute|about \d+ min) left \(around \d\d:\d\d UTC\)/;
+      await waitFor('the dump to report percent and time left', async () => progress.test(await details()), 90_000);
+      expect(await details()).toMatch(new RegExp(`^\\*\\*${label}\\*\\* · database ${slowSource.name} · manual\\n\\n- ${progress.source}`));
+
+      await openRun(handle, { file: 'web-ui-current-details.png', height: 800 }, async (page) => {
+        await page.getByRole('tab', { name: /User Metadata/ }).click();
+        await page.waitForURL(/\/user-metadata$/, { timeout: UI_TIMEOUT });
+        await page.getByText('Current Details').first().waitFor({ timeout: UI_TIMEOUT });
+        // Summary and current details are rendered as Markdown, each in a frame of its own.
+        const framesText = async () =>
+          (
+            await Promise.all(
+              page.frames().map((f) =>
+                f
+                  .locator('body')
+                  .innerText()
+                  .catch(() => ''),
+              ),
+            )
+          ).join('\n');
+        await expect.poll(framesText, { timeout: UI_TIMEOUT, interval: 500 }).toContain(`Backup of ${label} · database ${slowSource.name} · manual`);
+        await expect.poll(framesText, { timeout: UI_TIMEOUT, interval: 500 }).toMatch(progress);
+      });
+      link.setRate(Infinity);
+      expect((await handle.result()).verification).toMatchObject({ verified: true });
+    } finally {
+      link.setRate(Infinity);
+      await slow.stop();
+      await link.close();
+    }
   });
 });

@@ -87,6 +87,8 @@ async function compressWhileDumping(config: WorkerConfig, dumpStartWaitMs: numbe
         // What pg_dump has written so far, while it still writes.
         totalIn: (await handle.stat()).size,
         dumping: dump.state() === 'writing',
+        // Percent and time left while dumping: against the dump's own estimate.
+        expectedBytes: dump.expectedBytes,
       }),
       { run, dump },
     );

@@ -29,7 +29,8 @@ export function makeDump(config: WorkerConfig, client?: Client) {
     const cleanup = leftoverOptions(config, client);
     // What crashed or finished runs left here goes first: it may be holding the space this dump needs.
     logLeftovers(config.backupDir, await removeLeftovers(config.backupDir, cleanup));
-    await checkFreeSpace(config, target);
+    // pg_database_size(): what the dump's percent and time left are estimated from (shown with `~`).
+    const expectedBytes = await checkFreeSpace(config, target);
     await checkAccess(config, target);
     const { baseName, sqlPath, partPath, handle, recordPath } = await claimBackupName(
       config.backupDir,
@@ -47,7 +48,7 @@ export function makeDump(config: WorkerConfig, client?: Client) {
     try {
       // A compress step beside this one reads the file as it grows (see live-dumps): announced
       // at once, so the snapshot export does not eat into the time it waits for the dump.
-      if (input.announce) announced = announceDump(runKey(Context.current().info), { sqlPath, partPath, ino: (await handle.stat()).ino });
+      if (input.announce) announced = announceDump(runKey(Context.current().info), { sqlPath, partPath, ino: (await handle.stat()).ino, expectedBytes });
       // A session that cannot start fails the attempt now, before a whole dump is written for nothing.
       const snapshot = await session?.exportSnapshot().catch((err) => {
         throwIfCancelled();
@@ -62,7 +63,7 @@ export function makeDump(config: WorkerConfig, client?: Client) {
         signal,
       });
       await withHeartbeats(
-        async () => ({ step: 'dump', bytes: (await handle.stat()).size }),
+        async () => ({ step: 'dump', database: target.database, bytes: (await handle.stat()).size, expectedBytes }),
         pgDump.done().catch((err) => {
           throwIfCancelled();
           throw dumpFailure(err, config.backupDir);

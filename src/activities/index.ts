@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { WorkerConfig } from '../config';
+import type { SearchAttributeGate } from '../temporal/search-attribute-gate';
 import { makeCompress } from './compress';
 import { makeDump } from './dump';
 import { makeNotify } from './notify';
@@ -12,9 +13,13 @@ import { createCopyActivities } from './copy';
 import { makeEncrypt } from './encrypt';
 import { makeSaveRoles } from './roles';
 import { heartbeating } from './progress';
+import { makeProgressEnricher } from './progress-report';
 import { leftoverOptions, makeDiscardRun } from './run-files';
 
-/** Steps that touch the backup file: served on this host's own task queue only. Each heartbeats for its whole life. */
+/**
+ * Steps that touch the backup file: served on this host's own task queue only. Each heartbeats
+ * for its whole life, with percent and time left; with a client, it also tells its workflow.
+ */
 export function createFileActivities(config: WorkerConfig, client?: Client) {
   const steps = {
     dump: makeDump(config, client),
@@ -27,14 +32,15 @@ export function createFileActivities(config: WorkerConfig, client?: Client) {
     prune: makePrune(config),
     discardRun: makeDiscardRun(config, client),
   };
+  const progress = makeProgressEnricher({ client, timeZone: config.timeZone, minIntervalMs: config.progressIntervalMs });
   return Object.fromEntries(
-    Object.entries(steps).map(([name, step]) => [name, heartbeating(step as (...args: unknown[]) => Promise<unknown>)]),
+    Object.entries(steps).map(([name, step]) => [name, heartbeating(step as (...args: unknown[]) => Promise<unknown>, progress)]),
   ) as typeof steps;
 }
 
-/** Steps any worker can run: served on the shared task queue. */
-export function createSharedActivities(config: WorkerConfig) {
-  return { notify: makeNotify(config), resolveSettings: makeResolveSettings(config) };
+/** Steps any worker can run: served on the shared task queue. The gate says whether runs may tag themselves (search attributes). */
+export function createSharedActivities(config: WorkerConfig, searchAttributes?: Pick<SearchAttributeGate, 'allowsUpserts'>) {
+  return { notify: makeNotify(config), resolveSettings: makeResolveSettings(config, searchAttributes) };
 }
 
 export type FileActivities = ReturnType<typeof createFileActivities>;

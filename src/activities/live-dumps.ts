@@ -31,6 +31,8 @@ export interface DumpFile {
   partPath: string;
   /** The inode pg_dump writes: the follower checks it opened this very file. */
   ino: number;
+  /** The database's size, the dump's expected size (an estimate), when it could be read. */
+  expectedBytes?: number;
 }
 
 /** What a finished dump tells the steps that followed it: the source's counts in the dump's snapshot (with verification on). */

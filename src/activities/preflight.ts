@@ -9,12 +9,12 @@ import { ACCESS_PREFLIGHT_SQL, parseAccessPreflight } from '../postgres/rls-pref
  * Fails fast, before any byte is written, when the backup directory clearly cannot hold the
  * dump: free space must be at least BACKUP_FREE_SPACE_FACTOR × pg_database_size().
  * When the size cannot be read (e.g. the server is down), the check is skipped and pg_dump
- * reports the real problem in its own words.
+ * reports the real problem in its own words. Returns the size: what the dump's percent and
+ * time left are estimated from.
  */
-export async function checkFreeSpace(config: WorkerConfig, target: DatabaseTarget): Promise<void> {
-  if (config.freeSpaceFactor === 0) return;
+export async function checkFreeSpace(config: WorkerConfig, target: DatabaseTarget): Promise<number | undefined> {
   const databaseBytes = await databaseSize(config, target);
-  if (databaseBytes === undefined) return;
+  if (config.freeSpaceFactor === 0 || databaseBytes === undefined) return databaseBytes;
   const stats = await fs.statfs(config.backupDir);
   const free = stats.bavail * stats.bsize;
   const needed = Math.ceil(databaseBytes * config.freeSpaceFactor);
@@ -25,6 +25,7 @@ export async function checkFreeSpace(config: WorkerConfig, target: DatabaseTarge
       'InsufficientSpace',
     );
   }
+  return databaseBytes;
 }
 
 async function databaseSize(config: WorkerConfig, target: DatabaseTarget): Promise<number | undefined> {
@@ -35,7 +36,7 @@ async function databaseSize(config: WorkerConfig, target: DatabaseTarget): Promi
   } catch {
     /* below */
   }
-  log.info('free-space check skipped: could not read the database size');
+  log.info('could not read the database size: no free-space check, and no percent for the dump');
   return undefined;
 }
 

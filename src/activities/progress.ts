@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import type { ProgressEnricher } from './progress-report';
 
 type Details = () => Promise<object> | object;
 
@@ -6,12 +7,15 @@ type Details = () => Promise<object> | object;
 const reporters = new WeakMap<Context, Details>();
 const lastSent = new WeakMap<Context, object>();
 const ticking = new WeakSet<Context>();
+/** Adds percent and time left (see progress-report), for the activities `heartbeating` wraps with one. */
+const enrichers = new WeakMap<Context, ProgressEnricher>();
 
 function beat(ctx: Context): void {
   void (async () => {
     let details = lastSent.get(ctx) ?? { step: ctx.info.activityType };
     try {
       details = (await reporters.get(ctx)?.()) ?? details;
+      details = enrichers.get(ctx)?.(ctx, details) ?? details;
       lastSent.set(ctx, details);
     } catch {
       /* e.g. the file was just closed: send the last details again */
@@ -26,10 +30,11 @@ function beat(ctx: Context): void {
  * can each outlast the heartbeat timeout, which would fail a healthy step and, without
  * heartbeats, leave cancellation undelivered. The SDK throttles what reaches the server.
  */
-export function heartbeating<A extends unknown[], R>(activity: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+export function heartbeating<A extends unknown[], R>(activity: (...args: A) => Promise<R>, enrich?: ProgressEnricher): (...args: A) => Promise<R> {
   return async (...args: A) => {
     const ctx = Context.current();
     ticking.add(ctx);
+    if (enrich) enrichers.set(ctx, enrich);
     beat(ctx);
     const timer = setInterval(() => beat(ctx), 1000);
     try {

@@ -1,12 +1,13 @@
 import type { WorkerConfig } from '../config';
 import type { BackupSettings } from '../common/types';
 import { copyTargetsOf } from '../config/copies';
+import type { SearchAttributeGate } from '../temporal/search-attribute-gate';
 
 /**
  * Local activity: hands the workflow the worker's settings (it cannot read the environment)
  * and this process's own task queue, where the run's file steps will go. Nothing secret.
  */
-export function makeResolveSettings(config: WorkerConfig) {
+export function makeResolveSettings(config: WorkerConfig, searchAttributes?: Pick<SearchAttributeGate, 'allowsUpserts'>) {
   return async function resolveSettings(): Promise<BackupSettings> {
     return {
       timeZone: config.timeZone,
@@ -21,6 +22,8 @@ export function makeResolveSettings(config: WorkerConfig) {
       // Dump, compress and verify hold three at once.
       verifyWhileCompressing: config.verify.enabled && config.hostConcurrency >= 3,
       rolesSidecar: true,
+      // Recorded with the rest (a local activity's result is history), so a replay decides the same way.
+      searchAttributes: (await searchAttributes?.allowsUpserts()) ?? false,
     };
   };
 }

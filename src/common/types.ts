@@ -28,6 +28,11 @@ export interface BackupSettings {
    * runs recorded before it existed, which replay with verify after compress.
    */
   verifyWhileCompressing?: boolean;
+  /**
+   * The namespace has the backup search attributes (PgBackupEnvironment, …), so the run may
+   * upsert them; absent or false means it must not (its workflow task would fail forever).
+   */
+  searchAttributes?: boolean;
 }
 
 export interface ActivityPolicy {

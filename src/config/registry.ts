@@ -375,6 +375,27 @@ export const OPTIONS = {
     doc: 'Slack incoming-webhook URL; unset means notifications are skipped. Treated as a secret.',
   }),
 
+  // ── Observability ────────────────────────────────────────────────────────────────────────
+  BACKUP_METRICS_ADDRESS: text({
+    section: 'Observability',
+    commands: ['worker', 'dev'],
+    defaultText: '— (off)',
+    pattern: /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
+    expected: 'host:port to listen on, like 0.0.0.0:9464 or 127.0.0.1:9464',
+    check: (value, name) => {
+      const port = Number(value.slice(value.lastIndexOf(':') + 1));
+      if (!(port >= 1 && port <= 65535)) throw new ConfigError(name, `expected a port from 1 to 65535, got ${JSON.stringify(value)}`);
+    },
+    doc: "Serve Prometheus metrics at `http://<address>/metrics`: the Temporal SDK's own (`temporal_*`) and the backups' (`pgbackup_*`, see Metrics). Unauthenticated: bind to an address only your Prometheus reaches.",
+  }),
+  BACKUP_PROGRESS_INTERVAL: duration({
+    section: 'Observability',
+    commands: WORKER,
+    default: '30s',
+    min: { ms: 1_000, why: '1s' },
+    doc: "A running step tells its workflow how far it is (percent and time left, the run's current details in the Web UI) at most this often, on 5% steps, and at least every 5 minutes. Each report adds a few events to the run's history.",
+  }),
+
   // ── Temporal ─────────────────────────────────────────────────────────────────────────────
   TEMPORAL_ADDRESS: external({
     section: 'Temporal',

@@ -51,6 +51,8 @@ export interface WorkerConfig {
   databaseByVariable: Map<string, DatabaseTarget>;
   /** The freshness check's own queue when it is not `taskQueue` and this worker serves it too (BACKUP_WATCHDOG). */
   watchdogTaskQueue?: string;
+  /** BACKUP_PROGRESS_INTERVAL: how often at most a running step reports its progress to its workflow. */
+  progressIntervalMs: number;
   /** Every secret this configuration holds: what errors, logs and Slack texts are redacted of. */
   secrets: string[];
 }
@@ -91,6 +93,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     encryption: loadEncryptionConfig(env),
     copies: loadCopyConfig(env),
     verify: { enabled: option(env, 'BACKUP_VERIFY'), server: verifyServer, maintenanceWorkMem: option(env, 'BACKUP_VERIFY_MAINTENANCE_WORK_MEM') },
+    progressIntervalMs: option(env, 'BACKUP_PROGRESS_INTERVAL'),
     watchdogTaskQueue: watchdogQueue !== taskQueue && option(env, 'BACKUP_WATCHDOG') ? watchdogQueue : undefined,
     secrets,
   };

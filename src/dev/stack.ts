@@ -2,14 +2,18 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type LogEntry } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, type LogEntry } from '@temporalio/worker';
 import { innermostMessage } from '../common/errors';
 import type { BackupResult } from '../common/types';
-import { loadWorkerConfig } from '../config';
+import { databaseFor, loadWorkerConfig } from '../config';
 import { isSet, option, type Env, type OptionName } from '../config/registry';
+import { loadMetricsConfig } from '../config/metrics';
 import { loadScheduleConfig } from '../config/schedule';
 import { upsertBackupSchedules } from '../schedule/manage';
+import { backupRunMetadata } from '../schedule/run-now';
 import { temporalConnectConfig } from '../temporal/connection';
+import { ensureAndDescribe } from '../temporal/search-attributes';
+import { installRuntime, seedLastSuccess } from '../temporal/telemetry';
 import { createBackupWorkers, runWorkers } from '../temporal/workers';
 import { createDemoDatabase } from './demo-database';
 import { PROJECT_ROOT } from './paths';
@@ -76,7 +80,9 @@ export async function runDevStack(baseEnv: Env, options: DevStackOptions): Promi
     if (stopRequested) throw new Interrupted();
   };
 
-  Runtime.install({
+  const metrics = loadMetricsConfig(baseEnv);
+  installRuntime({
+    metrics,
     logger: new DefaultLogger('INFO', (entry) => {
       if (BENIGN.some((prefix) => entry.message.startsWith(prefix))) return;
       (entry.level === 'ERROR' || entry.level === 'WARN' ? console.error : console.log)(compactLogLine(entry));
@@ -145,6 +151,12 @@ export async function runDevStack(baseEnv: Env, options: DevStackOptions): Promi
     const connection = await Connection.connect(connectionOptions);
     cleanups.unshift({ what: 'client connection', run: () => connection.close() });
     const client = new Client({ connection, namespace });
+    // The embedded server registers the runs' search attributes as it starts; another server gets them here where it allows.
+    if (!temporal) for (const line of await ensureAndDescribe(connection, namespace)) lines.push(`search attrs     ${line}`);
+    if (metrics) {
+      await seedLastSuccess(client, { namespace, taskQueue: config.taskQueue }).catch(() => undefined);
+      lines.push(`metrics          http://${metrics.address}/metrics (Prometheus)`);
+    }
     for (const scheduleId of await upsertBackupSchedules(client, scheduleConfig)) {
       const target = scheduleConfig.targets.find((t) => t.scheduleId === scheduleId);
       lines.push(
@@ -158,7 +170,12 @@ export async function runDevStack(baseEnv: Env, options: DevStackOptions): Promi
     if (options.backup) {
       const environment = scheduleConfig.targets[0].environment;
       const workflowId = `backup-${environment}-manual-${Date.now()}`;
-      const handle = await client.workflow.start('backupDatabase', { taskQueue: config.taskQueue, workflowId, args: [environment] });
+      const handle = await client.workflow.start('backupDatabase', {
+        taskQueue: config.taskQueue,
+        workflowId,
+        args: [environment],
+        ...backupRunMetadata(environment, { database: databaseFor(config, environment).database, command: 'pg-backup-workflow dev' }),
+      });
       firstRun = ui(`/workflows/${encodeURIComponent(workflowId)}/${handle.firstExecutionRunId}/history`);
       lines.push(`first backup     backupDatabase("${environment}") as ${workflowId}${firstRun ? `\n                 ${firstRun}` : ''}`);
       handle.result().then(

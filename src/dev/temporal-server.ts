@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { BACKUP_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { option, type Env } from '../config/registry';
 import { freePort } from './postgres-cluster';
 
@@ -31,7 +32,10 @@ export interface EmbeddedTemporal {
   stop(): Promise<void>;
 }
 
-/** A real Temporal dev server (the `temporal` CLI) on free loopback ports, optionally with its Web UI. */
+/**
+ * A real Temporal dev server (the `temporal` CLI) on free loopback ports, optionally with its
+ * Web UI, with the backups' search attributes registered (`--search-attribute`).
+ */
 export async function startEmbeddedTemporal(options: { ui?: boolean; dbFilename?: string; port?: number; cliPath?: string } = {}): Promise<EmbeddedTemporal> {
   const cli = options.cliPath ?? findTemporalCli();
   const port = options.port ?? (await freePort());
@@ -45,6 +49,7 @@ export async function startEmbeddedTemporal(options: { ui?: boolean; dbFilename?
         ...(uiPort ? { ui: true, uiPort } : {}),
         ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
         extraArgs: ['--log-level', 'error'],
+        searchAttributes: [...BACKUP_SEARCH_ATTRIBUTES],
       },
     });
   const env = await withRetries(start, 3);

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { BACKUP_ENVIRONMENT } from '../common/search-attributes';
 
 /** One completed backupDatabase run as visibility lists it (its result is fetched separately). */
 export interface CompletedBackupRun {
@@ -13,9 +14,13 @@ export interface CompletedBackupRun {
  * Completed backupDatabase runs closed after `since`. The memo is not searchable, so labels are
  * filtered here. Visibility on SQL stores (the dev server) rejects ORDER BY, so callers must not
  * rely on the order: they keep the newest themselves. `limit` bounds the work on busy namespaces.
+ * `untagged`: only runs without the PgBackupEnvironment search attribute (recorded before it
+ * existed, or by a worker that found it missing); the namespace must have the attribute then.
  */
-export async function listCompletedBackupRuns(client: Client, options: { since: Date; limit?: number }): Promise<CompletedBackupRun[]> {
-  const query = `WorkflowType = 'backupDatabase' AND ExecutionStatus = 'Completed' AND CloseTime > '${options.since.toISOString()}'`;
+export async function listCompletedBackupRuns(client: Client, options: { since: Date; limit?: number; untagged?: boolean }): Promise<CompletedBackupRun[]> {
+  const query =
+    `WorkflowType = 'backupDatabase' AND ExecutionStatus = 'Completed' AND CloseTime > '${options.since.toISOString()}'` +
+    (options.untagged ? ` AND ${BACKUP_ENVIRONMENT.name} IS NULL` : '');
   const runs: CompletedBackupRun[] = [];
   for await (const w of client.workflow.list({ query, pageSize: 500 })) {
     const environment = w.memo?.environment;

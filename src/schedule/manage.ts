@@ -1,4 +1,5 @@
 import { ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { runMetadata } from '../common/run-summary';
 import type { BackupScheduleTarget, ScheduleConfig } from '../config/schedule';
 import { upsertSchedule, type UpsertOutcome } from './upsert';
 
@@ -21,6 +22,8 @@ export function scheduleSettings(config: ScheduleConfig, target: BackupScheduleT
       args: [target.environment],
       taskQueue: config.taskQueue,
       workflowId: target.workflowIdPrefix,
+      // What the Web UI shows of each run from its start; the run adds the database and its progress as it goes.
+      ...runMetadata({ environment: target.environment, startedBy: { schedule: target.scheduleId, at: `daily at ${config.time} ${config.timeZone}` } }),
     },
     policies: {
       // A backup still running at the next 03:00 means something is wrong; a second dump would only add load.

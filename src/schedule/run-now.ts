@@ -1,6 +1,7 @@
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { labelProblem } from '../common/label';
 import { innermostMessage } from '../common/errors';
+import { runMetadata, type RunOrigin } from '../common/run-summary';
 import type { BackupResult } from '../common/types';
 
 export interface BackupNowOptions {
@@ -8,8 +9,17 @@ export interface BackupNowOptions {
   taskQueue: string;
   /** Defaults to `backup-<label>-manual-<epoch ms>`: same prefix as the scheduled runs, so one query finds both. */
   workflowId?: string;
+  /** For the run's summary: the database, when the caller's configuration names it, and the command. */
+  database?: string;
+  command?: string;
   /** Told the workflow id once the run has started (the wait may be long). */
   onStarted?: (workflowId: string) => void;
+}
+
+/** Summary and details of a run started by hand (`backup`, `start`, `dev`). */
+export function backupRunMetadata(environment: string, by: { database?: string; command: string }) {
+  const origin: RunOrigin = { environment, ...(by.database ? { database: by.database } : {}), startedBy: { command: by.command } };
+  return runMetadata(origin);
 }
 
 /** A label the workflow would reject anyway; caught before anything is started. */
@@ -30,6 +40,7 @@ export async function backupNow(client: Client, options: BackupNowOptions): Prom
     taskQueue: options.taskQueue,
     workflowId,
     args: [options.environment],
+    ...backupRunMetadata(options.environment, { database: options.database, command: options.command ?? `pg-backup-workflow backup ${options.environment}` }),
   });
   options.onStarted?.(workflowId);
   try {

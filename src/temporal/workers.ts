@@ -6,6 +6,7 @@ import type { WorkerConfig } from '../config';
 import type { WatchdogConfig } from '../config/freshness';
 import { leftoverOptions } from '../activities/run-files';
 import { removeLeftovers } from '../files/leftovers';
+import { SearchAttributeGate } from './search-attribute-gate';
 import { workflowCode } from './workflow-code';
 
 export interface BackupWorkerOptions {
@@ -26,6 +27,9 @@ export async function createBackupWorkers({ connection, namespace, config, workf
   // The freshness lookup's and the cleanups' client calls go over the worker's own connection: no second one.
   const client = new Client({ connection, namespace });
   await removeWhatCrashedRunsLeft(config, client);
+  // Runs tag themselves only where the namespace has the attributes; a warning here says how to create them.
+  const searchAttributes = new SearchAttributeGate(client, namespace);
+  await searchAttributes.allowsUpserts();
   const watchdog: WatchdogConfig = { taskQueue: config.taskQueue, slackWebhookUrl: config.slackWebhookUrl, timeZone: config.timeZone };
   const shared = await Worker.create({
     connection,
@@ -33,7 +37,7 @@ export async function createBackupWorkers({ connection, namespace, config, workf
     taskQueue: config.taskQueue,
     ...(workflowBundle ? { workflowBundle } : workflowCode()),
     activities: {
-      ...createSharedActivities(config),
+      ...createSharedActivities(config, searchAttributes),
       // The freshness check runs on this queue by default: every worker here serves its steps,
       // so none fails a check it picks up, and no second Worker (with a workflow sandbox of its
       // own) is needed for it.

@@ -19,6 +19,7 @@ import { innermostCause, innermostMessage } from '../common/errors';
 import { humanSize } from '../common/human-size';
 import { labelProblem } from '../common/label';
 import { formatTimestamp } from '../common/timestamp';
+import { RunObserver } from './run-observer';
 import type {
   ActivityPolicy,
   BackupResult,
@@ -60,24 +61,28 @@ const FALLBACK_POLICY: ActivityPolicy = { maximumAttempts: 3, retryIntervalMs: 3
  */
 export async function backupDatabase(environment: string): Promise<BackupResult> {
   const startedAt = workflowInfo().runStartTime;
+  // Current details, step summaries, search attributes and metrics: what the Web UI and Prometheus see of the run.
+  const observer = new RunObserver(environment);
   let settings: BackupSettings;
   try {
     settings = await resolveSettings();
   } catch (err) {
     // Every failure alerts, also one before the first step (not a bug in this code: that fails the task, to be fixed and replayed).
     if (err instanceof TemporalFailure && !isCancellation(err) && patched(PATCHES.alertBeforeFirstStep)) {
+      observer.failed(err, describe(err), !labelProblem(environment));
       const { notify } = proxyActivities<SharedActivities>(activityOptions(FALLBACK_POLICY));
       await report(notify, { outcome: 'failure', environment: shownLabel(environment), error: `could not read the worker's settings: ${describe(err)}` });
     }
     throw err;
   }
-  const { notify } = proxyActivities<SharedActivities>(activityOptions(settings.activity));
+  const { notify } = observer.activities<SharedActivities>(activityOptions(settings.activity));
   // Whether any file step was scheduled: only then can the run have left something on a host.
   let filesTouched = false;
 
   try {
     const problem = labelProblem(environment);
     if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidEnvironmentLabel');
+    observer.started(settings);
     // Visible in workflow lists: lets the freshness check and `npm run backups` find runs by label.
     upsertMemo({ environment });
     const timestamp = formatTimestamp(startedAt, settings.timeZone);
@@ -86,7 +91,7 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
     for (let host = 1; ; host++) {
       try {
         filesTouched = true;
-        const file = await backUpOnOneHost(settings, environment, timestamp, host);
+        const file = await backUpOnOneHost(settings, environment, timestamp, host, observer);
         // What the lost host's execution left (on a shared directory) goes now; the backup itself is finished and kept.
         if (lostTaskQueues.length) await discardLeftovers(settings, { keepPublished: true });
         const notification = await report(notify, {
@@ -98,7 +103,9 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
           copies: file.copies.map((c) => c.target),
         });
         // Workflow clock: deterministic, replays identically.
-        return { ...file, environment, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), notification };
+        const result = { ...file, environment, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), notification };
+        observer.succeeded(result, startedAt);
+        return result;
       } catch (err) {
         if (!(err instanceof HostChanged) || host >= MAX_HOSTS) throw err instanceof HostChanged ? err.cause : err;
         log.warn('the host holding this backup stopped serving its task queue; starting the file steps again on another host', {
@@ -113,10 +120,12 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
     }
   } catch (err) {
     if (isCancellation(err)) {
+      observer.cancelled();
       // Nothing the run made stays, unless it was already a finished backup. No Slack message: cancelling is a person's decision.
       if (filesTouched) await discardLeftovers(settings, { keepPublished: false });
       throw err;
     }
+    observer.failed(err, describe(err), !labelProblem(environment));
     await report(notify, { outcome: 'failure', environment: shownLabel(environment), error: describe(err) });
     // Partial files, the plain .sql and scratch databases go; a published file stays for inspection.
     if (filesTouched) await discardLeftovers(settings, { keepPublished: true });
@@ -149,8 +158,8 @@ function shownLabel(environment: string): string {
   return labelProblem(environment) ? '(invalid label)' : environment;
 }
 
-async function backUpOnOneHost(settings: BackupSettings, environment: string, timestamp: string, host: number) {
-  const files = proxyActivities<FileActivities>({
+async function backUpOnOneHost(settings: BackupSettings, environment: string, timestamp: string, host: number, observer: RunObserver) {
+  const files = observer.activities<FileActivities>({
     ...activityOptions(settings.activity),
     taskQueue: settings.hostTaskQueue,
     // A host queue nobody polls means the host is gone: notice it instead of waiting forever.
@@ -163,6 +172,7 @@ async function backUpOnOneHost(settings: BackupSettings, environment: string, ti
   const { dumped, compressed, verifiedBeside } = settings.compressWhileDumping
     ? await dumpWhileCompressing(files, onHost, dumpInput, settings.verify && settings.verifyWhileCompressing === true)
     : { ...(await dumpThenCompress(files, onHost, dumpInput)), verifiedBeside: undefined };
+  observer.dumped(dumped.database);
   const verification = settings.verify
     ? (verifiedBeside ??
       ((await onHost(() =>

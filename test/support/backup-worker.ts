@@ -20,7 +20,7 @@ export interface TestWorker {
  * A real backup worker against the shared dev server, configured exactly as production is:
  * through environment variables (here with short retry intervals), on a task queue of its own.
  */
-export async function startTestWorker(env: Record<string, string | undefined>, options: { address?: string } = {}): Promise<TestWorker> {
+export async function startTestWorker(env: Record<string, string | undefined>, options: { address?: string; namespace?: string } = {}): Promise<TestWorker> {
   const backupDir = env.BACKUP_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pgbw-backups-'));
   const config = loadWorkerConfig({
     BACKUP_TASK_QUEUE: `test-${randomUUID().slice(0, 8)}`,
@@ -33,15 +33,16 @@ export async function startTestWorker(env: Record<string, string | undefined>, o
   });
   const address = options.address ?? inject('temporalAddress');
   const nativeConnection = await NativeConnection.connect({ address });
+  const namespace = options.namespace ?? 'default';
   const workers = await createBackupWorkers({
     connection: nativeConnection,
-    namespace: 'default',
+    namespace,
     config,
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const running = runWorkers(workers);
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace });
   return {
     client,
     config,

@@ -51,7 +51,7 @@ export const BACKUP_MOMENTS: Moment[] = [
   { name: 'compressed, verify finishing', reached: (s) => has(s, /\.sql\.gz$/) },
   { name: 'verify started', reached: (s) => s.pending.includes('verify') },
   { name: 'verify restoring', reached: (s) => s.pending.includes('verify') && s.children.includes('psql'), thenWaitMs: 500 },
-  { name: 'verify late', reached: (s) => s.pending.includes('verify'), thenWaitMs: 1500 },
+  { name: 'verify late', reached: (s) => s.pending.includes('verify') && s.children.includes('psql'), thenWaitMs: 1000 },
   { name: 'saving roles', reached: (s) => s.pending.includes('saveRoles') },
   { name: 'stat', reached: (s) => s.pending.includes('stat') },
   { name: 'after stat', reached: (s) => has(s, /\.sql\.gz(\.age)?\.sha256$/) },
@@ -73,18 +73,24 @@ export async function observe(handle: WorkflowHandle, dir: string, workerPid: nu
   return { files, sizes, pending, children, elapsedMs: Date.now() - startedAt };
 }
 
-/** Polls until `moment` is reached (then waits its `thenWaitMs`); undefined when the run closed first. */
+/**
+ * Polls until `moment` is reached (then waits its `thenWaitMs`); undefined when the run closed
+ * first. After the wait the run is looked at again: `stillThere` says whether it is still in
+ * the moment (a fast step can end within the wait, and the run with it).
+ */
 export async function waitForMoment(
   handle: WorkflowHandle,
   { dir, workerPid, startedAt, prefix, timeoutMs = 120_000 }: { dir: string; workerPid: number; startedAt: number; prefix?: string; timeoutMs?: number },
   moment: Moment,
-): Promise<RunState | undefined> {
+): Promise<(RunState & { stillThere: boolean }) | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const state = await observe(handle, dir, workerPid, startedAt, prefix);
     if (moment.reached(state)) {
-      if (moment.thenWaitMs) await new Promise((r) => setTimeout(r, moment.thenWaitMs));
-      return state;
+      if (!moment.thenWaitMs) return { ...state, stillThere: true };
+      await new Promise((r) => setTimeout(r, moment.thenWaitMs));
+      const later = await observe(handle, dir, workerPid, startedAt, prefix);
+      return { ...later, stillThere: moment.reached(later) };
     }
     if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
     if (Date.now() > deadline) throw new Error(`moment "${moment.name}" not reached in ${timeoutMs} ms`);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { devServerSearchAttributeArgs } from '../../src/common/search-attributes';
 
 /**
  * The docker-compose stack, checked without a Docker engine: the files must agree with each
@@ -125,6 +126,12 @@ describe('docker-compose.yml', () => {
     const published = (temporal.ports ?? []).map(containerPort);
     expect(published).toContain(frontend);
     expect(published).toContain(ui);
+  });
+
+  it("registers the backups' search attributes as the dev server starts, as the code defines them", () => {
+    const args = commandArgs(service('temporal'));
+    const registered = args.flatMap((arg, i) => (args[i - 1] === '--search-attribute' ? ['--search-attribute', arg] : []));
+    expect(registered).toEqual(devServerSearchAttributeArgs());
   });
 
   it('builds DATABASE_URL for the postgres service from the same .env values, password kept out of it', () => {

@@ -33,14 +33,18 @@ export function defineSchedule(program: Command, ctx: CliContext, run: Runner): 
 
   sub(
     'apply',
-    'create the schedule, or update it in place when it exists (keeps a pause and its note); also the freshness schedule',
+    "create the schedule, or update it in place when it exists (keeps a pause and its note); also the freshness schedule and the runs' search attributes",
     async (client, config) => {
-      const [{ applyBackupSchedules, schedulePurpose }, { upsertFreshnessSchedule }, { loadFreshnessScheduleConfig }] = await Promise.all([
-        import('../../schedule/manage'),
-        import('../../freshness/schedule'),
-        import('../../config/freshness'),
-      ]);
+      const [{ applyBackupSchedules, schedulePurpose }, { upsertFreshnessSchedule }, { loadFreshnessScheduleConfig }, { ensureAndDescribe }] =
+        await Promise.all([
+          import('../../schedule/manage'),
+          import('../../freshness/schedule'),
+          import('../../config/freshness'),
+          import('../../temporal/search-attributes'),
+        ]);
       const freshness = loadFreshnessScheduleConfig(ctx.env);
+      // The runs' search attributes (label, database, …) first: where they cannot be created, say how, and go on.
+      for (const line of await ensureAndDescribe(client.connection, client.options.namespace)) ctx.io.out(line);
       for (const { scheduleId, outcome } of await applyBackupSchedules(client, config)) {
         const target = config.targets.find((t) => t.scheduleId === scheduleId)!;
         ctx.io.out(`${outcome} schedule ${scheduleId}: ${schedulePurpose(config, target)}`);

@@ -18,7 +18,7 @@ async function start(ctx: CliContext, label: string | undefined): Promise<number
   const [
     { Client, Connection },
     { NativeConnection },
-    { loadWorkerConfig },
+    { loadWorkerConfig, databaseFor },
     { defaultEnvironment },
     { isSet },
     { createDemoDatabase },
@@ -26,6 +26,7 @@ async function start(ctx: CliContext, label: string | undefined): Promise<number
     temporalServer,
     connection,
     workers,
+    { backupRunMetadata },
   ] = await Promise.all([
     import('@temporalio/client'),
     import('@temporalio/worker'),
@@ -37,6 +38,7 @@ async function start(ctx: CliContext, label: string | undefined): Promise<number
     import('../../dev/temporal-server'),
     import('../../temporal/connection'),
     import('../../temporal/workers'),
+    import('../../schedule/run-now'),
   ]);
   const env = { ...ctx.env };
   const environment = label ?? defaultEnvironment(env);
@@ -77,7 +79,12 @@ async function start(ctx: CliContext, label: string | undefined): Promise<number
     const client = new Client({ connection: clientConnection, namespace });
     const workflowId = `backup-${environment}-manual-${Date.now()}`;
     ctx.io.out(`starting backupDatabase(${JSON.stringify(environment)}) as ${workflowId} on ${connectionOptions.address}…`);
-    const result = await client.workflow.execute('backupDatabase', { taskQueue: config.taskQueue, workflowId, args: [environment] });
+    const result = await client.workflow.execute('backupDatabase', {
+      taskQueue: config.taskQueue,
+      workflowId,
+      args: [environment],
+      ...backupRunMetadata(environment, { database: databaseFor(config, environment).database, command: 'pg-backup-workflow start' }),
+    });
 
     ctx.io.out('\nbackup completed:');
     ctx.io.out(JSON.stringify(result, null, 2));

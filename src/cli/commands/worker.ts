@@ -22,22 +22,44 @@ async function requireZstd(): Promise<void> {
 }
 
 async function runWorker(ctx: CliContext): Promise<number> {
-  const [{ NativeConnection }, { loadWorkerConfig }, { temporalConnectConfig }, { createBackupWorkers, runWorkers }] = await Promise.all([
+  const [
+    { NativeConnection },
+    { Client },
+    { loadWorkerConfig },
+    { loadMetricsConfig },
+    { temporalConnectConfig },
+    { createBackupWorkers, runWorkers },
+    telemetry,
+  ] = await Promise.all([
     import('@temporalio/worker'),
+    import('@temporalio/client'),
     import('../../config'),
+    import('../../config/metrics'),
     import('../../temporal/connection'),
     import('../../temporal/workers'),
+    import('../../temporal/telemetry'),
   ]);
   // Configuration first: a typo must not need a reachable server to be reported.
   const config = loadWorkerConfig(ctx.env);
   if (config.compression.kind === 'zstd') await requireZstd();
+  const metrics = loadMetricsConfig(ctx.env);
   const { connectionOptions, namespace } = temporalConnectConfig(ctx.env);
+  // Before the first connection: the SDK's runtime, with its Prometheus exporter, is created with it.
+  telemetry.installRuntime({ metrics });
   const connection = await NativeConnection.connect(connectionOptions);
   try {
     const workers = await createBackupWorkers({ connection, namespace, config });
     ctx.io.out(
       `backup worker polling "${config.taskQueue}" and its own "${config.hostTaskQueue}"${config.watchdogTaskQueue ? ` and "${config.watchdogTaskQueue}"` : ''} on ${connectionOptions.address} (namespace ${namespace}); backups go to ${config.backupDir}`,
     );
+    if (metrics) {
+      ctx.io.out(`Prometheus metrics at http://${metrics.address}/metrics`);
+      const seeded = await telemetry.seedLastSuccess(new Client({ connection, namespace }), { namespace, taskQueue: config.taskQueue }).catch((err: Error) => {
+        ctx.io.err(`could not read the last successful backups for the metrics (they appear with the next backup): ${err.message}`);
+        return [];
+      });
+      if (seeded.length) ctx.io.out(`last successful backup per label, from Temporal: ${seeded.join(', ')}`);
+    }
     await runWorkers(workers);
   } finally {
     await connection.close();
