@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { FreshnessScheduleConfig } from '../../config/freshness';
-import { EXIT, withOptionsHelp, withUnknownCommandCheck, type CliContext, type Runner } from '../program';
+import { withTemporalClient } from '../with-client';
+import { withOptionsHelp, withUnknownCommandCheck, type CliContext, type Runner } from '../program';
 
 const NAMES = ['apply', 'describe', 'trigger', 'delete'];
 
@@ -48,13 +49,6 @@ export function defineFreshness(program: Command, ctx: CliContext, run: Runner):
 }
 
 async function withFreshness(ctx: CliContext, action: (client: Client, config: FreshnessScheduleConfig) => Promise<void>): Promise<number> {
-  const [{ loadFreshnessScheduleConfig }, { connectClient }] = await Promise.all([import('../../config/freshness'), import('../../temporal/connection')]);
-  const config = loadFreshnessScheduleConfig(ctx.env);
-  const connection = await connectClient(ctx.env);
-  try {
-    await action(connection.client, config);
-    return EXIT.ok;
-  } finally {
-    await connection.close();
-  }
+  const { loadFreshnessScheduleConfig } = await import('../../config/freshness');
+  return withTemporalClient(ctx, loadFreshnessScheduleConfig, action);
 }

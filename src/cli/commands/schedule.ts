@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { ScheduleConfig } from '../../config/schedule';
-import { EXIT, withOptionsHelp, withUnknownCommandCheck, type CliContext, type Runner } from '../program';
+import { withTemporalClient } from '../with-client';
+import { withOptionsHelp, withUnknownCommandCheck, type CliContext, type Runner } from '../program';
 
 const NAMES = ['apply', 'describe', 'pause', 'unpause', 'trigger', 'delete'];
 
@@ -81,21 +82,14 @@ export function defineSchedule(program: Command, ctx: CliContext, run: Runner): 
 }
 
 async function withSchedules(ctx: CliContext, action: (client: Client, config: ScheduleConfig) => Promise<void>): Promise<number> {
-  const [{ loadScheduleConfig }, { loadFreshnessScheduleConfig }, { connectClient }] = await Promise.all([
-    import('../../config/schedule'),
-    import('../../config/freshness'),
-    import('../../temporal/connection'),
-  ]);
-  // Configuration first, all of it: a typo must not need a reachable server to be reported.
-  const config = loadScheduleConfig(ctx.env);
-  loadFreshnessScheduleConfig(ctx.env);
-  const connection = await connectClient(ctx.env);
-  try {
-    await action(connection.client, config);
-    return EXIT.ok;
-  } finally {
-    await connection.close();
-  }
+  const [{ loadScheduleConfig }, { loadFreshnessScheduleConfig }] = await Promise.all([import('../../config/schedule'), import('../../config/freshness')]);
+  // `apply` applies the freshness schedule too: its settings are checked with the others.
+  const loadBoth = (env: CliContext['env']) => {
+    const config = loadScheduleConfig(env);
+    loadFreshnessScheduleConfig(env);
+    return config;
+  };
+  return withTemporalClient(ctx, loadBoth, action);
 }
 
 function ids(config: ScheduleConfig): string {
