@@ -10,7 +10,7 @@ import type { CompressInput, CompressOutput, NothingFollowed } from '../common/t
 import { exists, openPart, publishPart, READ_CHUNK, removeQuietly } from '../files/files';
 import { WriterFailed, followFile } from '../files/follow-file';
 import { Sha256PassThrough } from '../files/sha256';
-import { announceCompression, awaitDump, forgetDump, runKey, type Announced, type CompressionResult, type LiveDump } from './live-dumps';
+import { announceCompression, awaitDump, forgetDump, openAnnounced, runKey, type Announced, type CompressionResult, type LiveDump } from './live-dumps';
 import { throwIfCancelled, withHeartbeats } from './progress';
 import { forgetFiles, recordFiles } from './run-files';
 
@@ -62,7 +62,7 @@ async function compressWhileDumping(config: WorkerConfig, dumpStartWaitMs: numbe
   if (!dump) return { followed: false, reason: `the dump had not started after ${dumpStartWaitMs / 1000} s` };
   const done = await alreadyCompressed(dump.sqlPath);
   if (done) return done;
-  const handle = await openDumpFile(dump);
+  const handle = await openAnnounced([dump.partPath, dump.sqlPath], dump.ino);
   if (!handle) return { followed: false, reason: 'the dump attempt ended without its file' };
 
   let bytesIn = 0;
@@ -112,21 +112,6 @@ function readWhole(config: WorkerConfig, handle: fs.FileHandle, onRead: (n: numb
 /** gzipChunks copies each chunk before it asks for the next; the zstd child's pipe may still hold one. */
 function reusesChunks(config: WorkerConfig): boolean {
   return config.compression.kind === 'gzip';
-}
-
-/** The dump's file, still `.part` or already published; only if it is the very file (inode) the dump announced. */
-async function openDumpFile(dump: LiveDump): Promise<fs.FileHandle | undefined> {
-  // The dump links `.sql` before it unlinks `.part`: when the first is gone the second is there.
-  for (const file of [dump.partPath, dump.sqlPath]) {
-    const handle = await fs.open(file, 'r').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
-    if (!handle) continue;
-    if ((await handle.stat()).ino === dump.ino) return handle;
-    await handle.close();
-  }
-  return undefined;
 }
 
 /** A retry after the previous attempt published but could not report back: finish, don't redo. */

@@ -58,8 +58,9 @@ export function makeEncrypt(encryption: EncryptionConfig) {
     const written = new Sha256PassThrough();
     let published = false;
     try {
-      const encrypted = await encrypter.encrypt(Readable.toWeb(source.pipe(plain)) as ReadableStream<Uint8Array>);
+      // Before the await: the file is read from now on, and an unheard read error would crash the worker.
       source.once('error', (err) => plain.destroy(err));
+      const encrypted = await encrypter.encrypt(Readable.toWeb(source.pipe(plain)) as ReadableStream<Uint8Array>);
       await withHeartbeats(
         () => ({ step: 'encrypt', bytesIn: source.bytesRead, totalIn: bytesIn }),
         pipeline(Readable.fromWeb(encrypted as WebReadableStream<Uint8Array>), written, handle.createWriteStream({ flush: true }), {

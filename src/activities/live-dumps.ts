@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import type { Info } from '@temporalio/activity';
 
 /**
@@ -8,8 +9,6 @@ import type { Info } from '@temporalio/activity';
  * history.
  */
 export type LiveState = 'writing' | 'complete' | 'failed';
-/** Kept for the dump's followers (the name they have always used). */
-export type DumpState = LiveState;
 
 /** A file being written, as its follower sees it. */
 export type Followed<F, R> = F & {
@@ -156,4 +155,22 @@ export function awaitCompression(run: string, waitMs: number, signal: AbortSigna
 
 export function forgetCompression(run: string, compression: LiveCompression): void {
   compressions.forget(run, compression);
+}
+
+/**
+ * Opens an announced file by one of its names (`.part` first: the writer links the final name
+ * before it unlinks the `.part`, so when the first is gone the second is there), and only if it
+ * is the very inode the writer announced; undefined when neither name holds it.
+ */
+export async function openAnnounced(names: string[], ino: number): Promise<fs.FileHandle | undefined> {
+  for (const file of names) {
+    const handle = await fs.open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!handle) continue;
+    if ((await handle.stat()).ino === ino) return handle;
+    await handle.close();
+  }
+  return undefined;
 }

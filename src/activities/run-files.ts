@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Context, log, type Info } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { COMPRESSED_SQL } from '../common/backup-suffix';
 import { databaseFor, type WorkerConfig } from '../config';
 import { removeLeftovers, type LeftoverOptions, type LeftoverReport } from '../files/leftovers';
 import { addToRecord, forgetInRecord, recordPathFor, releaseRecord, type RunRef } from '../files/run-files';
@@ -40,9 +41,11 @@ export function leftoverOptions(config: WorkerConfig, client: Client | undefined
   };
 }
 
+const BACKUP_FILE_SUFFIX = new RegExp(String.raw`(?:${COMPRESSED_SQL}(?:\.age)?|\.sql)(?:\.sha256)?(?:\.part)?$`);
+
 /** The base name of a backup file (`x.sql.gz.age`, `x.sql.zst` → `x`), whose record covers it. */
 export function baseOf(file: string): string {
-  return path.basename(file).replace(/\.sql(\.(gz|zst)(\.age)?)?(\.sha256)?(\.part)?$/, '');
+  return path.basename(file).replace(BACKUP_FILE_SUFFIX, '');
 }
 
 /** This run's record of the backup `file` belongs to. */

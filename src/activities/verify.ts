@@ -18,7 +18,7 @@ import { classifyFailure as classifyStderr } from '../postgres/failure-kinds';
 import { restoredRowCounts, rowCountDifferences } from '../postgres/row-counts';
 import { scratchTemplate } from '../postgres/scratch-template';
 import { libpqActivityFailure } from './libpq-failure';
-import { awaitCompression, runKey, type LiveCompression } from './live-dumps';
+import { awaitCompression, forgetCompression, openAnnounced, runKey } from './live-dumps';
 import { throwIfCancelled, withHeartbeats } from './progress';
 import { forgetDatabase, recordDatabase } from './run-files';
 
@@ -74,7 +74,7 @@ async function verifyWhileCompressing(config: WorkerConfig, environment: string,
   if (compression.state() === 'failed') return { followed: false, reason: 'the compress attempt it would follow failed' };
   try {
     const verification = await verifyWith(config, environment, compression.path, async (scratch, restore) => {
-      const handle = await openCompressedFile(compression);
+      const handle = await openAnnounced([compression.partPath, compression.path], compression.ino);
       if (!handle) throw new WriterFailed();
       let reopened: fs.FileHandle | undefined;
       try {
@@ -107,25 +107,13 @@ async function verifyWhileCompressing(config: WorkerConfig, environment: string,
         await reopened?.close().catch(() => undefined);
       }
     });
+    // Judged: nothing will follow this compression again.
+    forgetCompression(runKey(info), compression);
     return { followed: true, path: compression.path, verification };
   } catch (err) {
     if (err instanceof WriterFailed) return { followed: false, reason: 'the compress attempt it followed failed' };
     throw err;
   }
-}
-
-/** The compressed file, still `.part` or already published; only if it is the very file (inode) compress announced. */
-async function openCompressedFile(compression: LiveCompression): Promise<fs.FileHandle | undefined> {
-  for (const file of [compression.partPath, compression.path]) {
-    const handle = await fs.open(file, 'r').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
-    if (!handle) continue;
-    if ((await handle.stat()).ino === compression.ino) return handle;
-    await handle.close();
-  }
-  return undefined;
 }
 
 function compressionOf(file: string): Compression {

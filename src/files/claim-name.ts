@@ -1,5 +1,6 @@
 import type fs from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
+import { COMPRESSIONS, compressedSuffix } from '../common/backup-suffix';
 import { exists, fileIn, openPart } from './files';
 import { removeLeftovers, type LeftoverOptions } from './leftovers';
 import { claimRecord, NameHeld, recordPathFor, releaseRecord, whose, type RunFilesRecord, type RunRef } from './run-files';
@@ -17,7 +18,10 @@ export interface ClaimedName {
 
 /** Every name a backup passes through, from the dump to the finished file. */
 export function stagesOf(sqlPath: string): string[] {
-  return [sqlPath, ...['.gz', '.zst'].flatMap((c) => [`${sqlPath}${c}.part`, `${sqlPath}${c}`, `${sqlPath}${c}.age.part`, `${sqlPath}${c}.age`])];
+  return [
+    sqlPath,
+    ...COMPRESSIONS.map(compressedSuffix).flatMap((c) => [`${sqlPath}${c}.part`, `${sqlPath}${c}`, `${sqlPath}${c}.age.part`, `${sqlPath}${c}.age`]),
+  ];
 }
 
 /**

@@ -261,7 +261,14 @@ async function dumpWhileCompressing(files: FileActivities, onHost: OnHost, input
     compressed = followed;
   } else {
     log.info('compressing after the dump', { reason: 'path' in followed ? `it followed an earlier attempt's ${followed.fileName}` : followed.reason });
-    compressed = await compressDump(files, onHost, dumped);
+    try {
+      compressed = await compressDump(files, onHost, dumped);
+    } catch (err) {
+      // A verify still beside (waiting for a compress that will not come) ends before the run does.
+      beside.cancel();
+      await settled();
+      throw err;
+    }
   }
   // A verification that failed (a mismatch, a corrupt file) fails the run here; the published file stays for inspection.
   const verified = verifying ? ((await verifying) as VerifyBesideOutput | NothingFollowed) : undefined;
