@@ -12,6 +12,7 @@ import { startBackup, startTestWorker, type TestWorker } from './support/backup-
 import { freshDemoDatabase } from './support/database';
 import { waitFor } from './support/faults';
 import { startSlackReceiver, type SlackReceiver } from './support/slack-receiver';
+import { pauseSchedule } from './support/schedules';
 
 /** `pg-backup-workflow freshness …` */
 const runFreshnessCli = (argv: string[], env: Env, io: CliIo) => runCli(['freshness', ...argv], { env, io });
@@ -96,7 +97,7 @@ describe('the freshness Schedule on a real Temporal server', () => {
       expect(config.taskQueue).toBe(w.config.taskQueue);
       schedules.push(config.scheduleId);
       await upsertFreshnessSchedule(client, config);
-      await client.schedule.getHandle(config.scheduleId).pause('test');
+      await pauseSchedule(client.schedule.getHandle(config.scheduleId), 'test');
       const result = await check(config.scheduleId);
       expect(result.labels[0]).toMatchObject({ environment: label, fresh: false, alerting: true, sent: { kind: 'stale', status: 'sent' } });
       expect(slack.received.map((r) => r.json.text)).toContain(
@@ -122,7 +123,7 @@ describe('the freshness Schedule on a real Temporal server', () => {
     expect((await upsertFreshnessSchedule(client, config)).outcome).toBe('updated');
     const schedule = client.schedule.getHandle(config.scheduleId);
     // Only our triggers run (an hour boundary during the test must not add a check); trigger works while paused.
-    await schedule.pause('test');
+    await pauseSchedule(schedule, 'test');
     const d = await schedule.describe();
     expect(d.action).toMatchObject({
       workflowType: 'checkBackupFreshness',
@@ -246,7 +247,7 @@ describe('the freshness Schedule on a real Temporal server', () => {
     schedules.push(config.scheduleId);
     await upsertFreshnessSchedule(client, config);
     const schedule = client.schedule.getHandle(config.scheduleId);
-    await schedule.pause('test');
+    await pauseSchedule(schedule, 'test');
     await schedule.trigger(ScheduleOverlapPolicy.SKIP);
     const stranded = await waitFor('the check to wait on the retired queue', async () => (await schedule.describe()).info.runningActions[0]?.workflow);
 
@@ -266,7 +267,7 @@ describe('the freshness Schedule on a real Temporal server', () => {
     });
     schedules.push(config.scheduleId);
     await upsertFreshnessSchedule(client, config);
-    await client.schedule.getHandle(config.scheduleId).pause('test');
+    await pauseSchedule(client.schedule.getHandle(config.scheduleId), 'test');
     await (await startBackup(backups, good)).result();
     // The broken label's database does not exist: its run fails.
     const failing = await startTestWorker({ DATABASE_URL: `${inject('pgAdminUrl').replace(/\/[^/?]*(\?|$)/, '/no_such_db$1')}`, BACKUP_MAX_ATTEMPTS: '1' });

@@ -12,6 +12,7 @@ import { startTestWorker, type TestWorker } from './support/backup-worker';
 import { freshDemoDatabase } from './support/database';
 import { waitFor } from './support/faults';
 import { freshNamespace } from './support/namespace';
+import { pauseSchedule } from './support/schedules';
 
 type Handle = WorkflowHandle;
 
@@ -97,7 +98,7 @@ describe('a backup run as Temporal shows it', () => {
     const [{ scheduleId }] = await applyBackupSchedules(worker.client, config);
     const schedule = worker.client.schedule.getHandle(scheduleId);
     try {
-      await schedule.pause('test: only the trigger below runs');
+      await pauseSchedule(schedule, 'test: only the trigger below runs');
       expect((await schedule.describe()).action).toMatchObject({ staticSummary: `Backup of ${label} · schedule ${scheduleId}` });
       await schedule.trigger();
       const action = await waitFor('the triggered backup', async () => (await schedule.describe()).info.recentActions.at(-1)?.action);

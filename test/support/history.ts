@@ -34,3 +34,17 @@ export function attemptsOf(history: History, step: string): number {
       .map((s) => s.attempt),
   );
 }
+
+/** The task queue the workflow sent the first `step` to (for file steps: the host's own queue). */
+export function taskQueueOf(history: History, step: string): string | undefined {
+  const scheduled = (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === step);
+  return scheduled?.activityTaskScheduledEventAttributes?.taskQueue?.name ?? undefined;
+}
+
+/** Whether an activity sent to `taskQueue` never completed there (it timed out, failed, was cancelled, or is still open). */
+export function leftUnfinishedOn(history: History, taskQueue: string): boolean {
+  const completed = new Set(
+    (history.events ?? []).flatMap((e) => (e.activityTaskCompletedEventAttributes ? [String(e.activityTaskCompletedEventAttributes.scheduledEventId)] : [])),
+  );
+  return (history.events ?? []).some((e) => e.activityTaskScheduledEventAttributes?.taskQueue?.name === taskQueue && !completed.has(String(e.eventId)));
+}
