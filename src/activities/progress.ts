@@ -39,6 +39,10 @@ export function heartbeating<A extends unknown[], R>(activity: (...args: A) => P
     const timer = setInterval(() => beat(ctx), 1000);
     try {
       return await activity(...args);
+    } catch (err) {
+      // A step stopped by its cancellation (its pg_dump or psql killed) reports the cancellation, whatever error the stop caused.
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      throw err;
     } finally {
       clearInterval(timer);
       ticking.delete(ctx);

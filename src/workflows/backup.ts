@@ -3,6 +3,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   TemporalFailure,
   TimeoutFailure,
   isCancellation,
@@ -49,6 +50,8 @@ const PATCHES = {
   discardLeftovers: 'discard-leftovers',
   /** A failure before the first step (the worker's settings could not be read) alerts too. */
   alertBeforeFirstStep: 'alert-before-first-step',
+  /** A step that fails after the run was cancelled ends the run as cancelled, its cleanup included. */
+  failureAfterCancel: 'failure-after-cancel',
 } as const;
 
 /** How the failure message is sent when the worker's own policy could not be read. */
@@ -119,11 +122,15 @@ export async function backupDatabase(environment: string): Promise<BackupResult>
       }
     }
   } catch (err) {
-    if (isCancellation(err)) {
+    // A step can fail rather than report its cancellation (it was stopping when the request came):
+    // the run was still cancelled, and must clean up as one. (Before this, the failure alert below
+    // could not be scheduled in the cancelled scope, and its CancelledFailure skipped the cleanup.)
+    const cancelled = isCancellation(err) || (CancellationScope.current().consideredCancelled && patched(PATCHES.failureAfterCancel));
+    if (cancelled) {
       observer.cancelled();
       // Nothing the run made stays, unless it was already a finished backup. No Slack message: cancelling is a person's decision.
       if (filesTouched) await discardLeftovers(settings, { keepPublished: false });
-      throw err;
+      throw isCancellation(err) ? err : new CancelledFailure('the run was cancelled while a step was failing', [], err instanceof Error ? err : undefined);
     }
     observer.failed(err, describe(err), !labelProblem(environment));
     await report(notify, { outcome: 'failure', environment: shownLabel(environment), error: describe(err) });
