@@ -41,7 +41,7 @@ export function heartbeating<A extends unknown[], R>(activity: (...args: A) => P
       return await activity(...args);
     } catch (err) {
       // A step stopped by its cancellation (its pg_dump or psql killed) reports the cancellation, whatever error the stop caused.
-      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      throwIfCancelled();
       throw err;
     } finally {
       clearInterval(timer);

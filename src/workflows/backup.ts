@@ -254,28 +254,21 @@ async function dumpWhileCompressing(files: FileActivities, onHost: OnHost, input
   // Every step started here has ended before this function does, whatever happens.
   const settled = () => Promise.all([following.catch(() => undefined), verifying?.catch(() => undefined)]);
   let dumped: DumpOutput;
-  let followed: CompressOutput | NothingFollowed;
+  let compressed: CompressOutput;
   try {
     dumped = await dumping;
-    followed = await following;
+    const followed = await following;
+    if ('path' in followed && followed.sqlPath === dumped.sqlPath) {
+      compressed = followed;
+    } else {
+      log.info('compressing after the dump', { reason: 'path' in followed ? `it followed an earlier attempt's ${followed.fileName}` : followed.reason });
+      compressed = await compressDump(files, onHost, dumped);
+    }
   } catch (err) {
+    // A verify still beside (following, or waiting for a compress that will not come) ends before the run does.
     beside.cancel();
     await settled();
     throw err;
-  }
-  let compressed: CompressOutput;
-  if ('path' in followed && followed.sqlPath === dumped.sqlPath) {
-    compressed = followed;
-  } else {
-    log.info('compressing after the dump', { reason: 'path' in followed ? `it followed an earlier attempt's ${followed.fileName}` : followed.reason });
-    try {
-      compressed = await compressDump(files, onHost, dumped);
-    } catch (err) {
-      // A verify still beside (waiting for a compress that will not come) ends before the run does.
-      beside.cancel();
-      await settled();
-      throw err;
-    }
   }
   // A verification that failed (a mismatch, a corrupt file) fails the run here; the published file stays for inspection.
   const verified = verifying ? ((await verifying) as VerifyBesideOutput | NothingFollowed) : undefined;
