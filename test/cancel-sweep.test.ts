@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { withDatabase } from '../src/dev/postgres-cluster';
 import { sql } from './support/database';
 import { spawnWorkerProcess } from './support/faults';
+import { completedStep, historyStory } from './support/history';
 import { BACKUP_MOMENTS, leftovers, waitForMoment } from './support/run-moments';
 
 /**
@@ -89,7 +90,8 @@ describe('a run cancelled at any moment', () => {
     expect(left.scratchDatabases).toEqual([]);
     expect(left.sessions).toEqual([]);
     // What the run did, shown when a file assertion fails: whether its cleanup ran, and how it ended.
-    const story = `history:\n${await storyOf(handle)}`;
+    const history = await handle.fetchHistory();
+    const story = `history:\n${historyStory(history)}`;
     const finished = left.files.filter((f) => /\.sql\.gz$/.test(f));
     const roles = finished.map((f) => f.replace(/\.sql\.gz$/, '.roles.json'));
     if (finished.length === 0) {
@@ -97,38 +99,7 @@ describe('a run cancelled at any moment', () => {
     } else {
       // Only a backup that was finished before the cancel: verified (stat runs after verify), checksummed, with its roles sidecar.
       expect(left.files.sort(), story).toEqual([finished[0], `${finished[0]}.sha256`, roles[0], `${roles[0]}.sha256`].sort());
-      const history = await handle.fetchHistory();
-      const statCompleted = (history.events ?? []).some(
-        (e) =>
-          e.activityTaskCompletedEventAttributes &&
-          (history.events ?? []).find((s) => String(s.eventId) === String(e.activityTaskCompletedEventAttributes!.scheduledEventId))
-            ?.activityTaskScheduledEventAttributes?.activityType?.name === 'stat',
-      );
-      expect(statCompleted).toBe(true);
+      expect(completedStep(history, 'stat')).toBe(true);
     }
   });
 });
-
-/** One line per history event: its type, the activity it concerns, and a failure's message. */
-async function storyOf(handle: WorkflowHandle): Promise<string> {
-  const events = (await handle.fetchHistory()).events ?? [];
-  const typeOf = new Map<string, string>();
-  return events
-    .map((e) => {
-      const scheduled = e.activityTaskScheduledEventAttributes;
-      if (scheduled) typeOf.set(String(e.eventId), scheduled.activityType?.name ?? '');
-      const ref =
-        e.activityTaskStartedEventAttributes?.scheduledEventId ??
-        e.activityTaskCompletedEventAttributes?.scheduledEventId ??
-        e.activityTaskFailedEventAttributes?.scheduledEventId ??
-        e.activityTaskTimedOutEventAttributes?.scheduledEventId ??
-        e.activityTaskCanceledEventAttributes?.scheduledEventId;
-      const activity = scheduled?.activityType?.name ?? (ref !== undefined && ref !== null ? typeOf.get(String(ref)) : undefined);
-      const failure = e.activityTaskFailedEventAttributes?.failure?.message ?? e.activityTaskTimedOutEventAttributes?.failure?.message;
-      const kind = Object.keys(e)
-        .find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k])
-        ?.replace(/EventAttributes$/, '');
-      return `${e.eventId} ${kind ?? e.eventType}${activity ? ` ${activity}` : ''}${failure ? `: ${failure}` : ''}`;
-    })
-    .join('\n');
-}

@@ -14,15 +14,49 @@ export function scheduledSteps(history: History): string[] {
  * one started event per activity, carrying its last attempt), in history order.
  */
 export function startedAttempts(history: History): Array<{ step: string; attempt: number }> {
-  const typeOf = new Map<string, string>();
-  const started: Array<{ step: string; attempt: number }> = [];
-  for (const e of history.events ?? []) {
-    const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled) typeOf.set(String(e.eventId), scheduled.activityType?.name ?? '');
+  const typeOf = activityTypes(history);
+  return (history.events ?? []).flatMap((e) => {
     const start = e.activityTaskStartedEventAttributes;
-    if (start) started.push({ step: typeOf.get(String(start.scheduledEventId)) ?? '?', attempt: start.attempt ?? 0 });
-  }
-  return started;
+    return start ? [{ step: typeOf.get(String(start.scheduledEventId)) ?? '?', attempt: start.attempt ?? 0 }] : [];
+  });
+}
+
+/** Each activity's type, by the id of the event that scheduled it (what its later events refer to). */
+function activityTypes(history: History): Map<string, string> {
+  return new Map(
+    (history.events ?? []).flatMap((e) =>
+      e.activityTaskScheduledEventAttributes ? [[String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '']] : [],
+    ),
+  );
+}
+
+/** Whether a `step` activity completed. */
+export function completedStep(history: History, step: string): boolean {
+  const typeOf = activityTypes(history);
+  return (history.events ?? []).some(
+    (e) => e.activityTaskCompletedEventAttributes && typeOf.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId)) === step,
+  );
+}
+
+/** One line per event, for a failing assertion's message: its kind, the activity it concerns, a failure's message. */
+export function historyStory(history: History): string {
+  const typeOf = activityTypes(history);
+  return (history.events ?? [])
+    .map((e) => {
+      const ref =
+        e.activityTaskStartedEventAttributes?.scheduledEventId ??
+        e.activityTaskCompletedEventAttributes?.scheduledEventId ??
+        e.activityTaskFailedEventAttributes?.scheduledEventId ??
+        e.activityTaskTimedOutEventAttributes?.scheduledEventId ??
+        e.activityTaskCanceledEventAttributes?.scheduledEventId;
+      const activity = typeOf.get(String(ref ?? e.eventId));
+      const failure = e.activityTaskFailedEventAttributes?.failure?.message ?? e.activityTaskTimedOutEventAttributes?.failure?.message;
+      const kind = Object.keys(e)
+        .find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k])
+        ?.replace(/EventAttributes$/, '');
+      return `${e.eventId} ${kind ?? e.eventType}${activity ? ` ${activity}` : ''}${failure ? `: ${failure}` : ''}`;
+    })
+    .join('\n');
 }
 
 /** How many times `step` was tried (its last started attempt), 0 if it never started. */
