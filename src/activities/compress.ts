@@ -1,16 +1,30 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { compressedSuffix, COMPRESSIONS } from '../common/backup-suffix';
 import { gzipChunks } from '../compression/parallel-gzip';
+import { chooseCompressEngine, type CompressEngine } from '../compression/engine';
+import { PigzNotInstalled } from '../compression/pigz';
+import { compressInSegments, inputPosition } from '../compression/program-segments';
 import { createZstdCompress, ZstdNotInstalled } from '../compression/zstd';
 import type { WorkerConfig } from '../config';
 import type { CompressInput, CompressOutput, NothingFollowed } from '../common/types';
 import { exists, openPart, publishPart, READ_CHUNK, removeQuietly } from '../files/files';
 import { WriterFailed, followFile } from '../files/follow-file';
 import { Sha256PassThrough } from '../files/sha256';
-import { announceCompression, awaitDump, forgetDump, openAnnounced, runKey, type Announced, type CompressionResult, type LiveDump } from './live-dumps';
+import {
+  announceCompression,
+  awaitDump,
+  forgetDump,
+  openAnnounced,
+  runKey,
+  type Announced,
+  type CompressionResult,
+  type LiveDump,
+  type LiveState,
+} from './live-dumps';
 import { throwIfCancelled, withHeartbeats } from './progress';
 import { forgetFiles, recordFiles } from './run-files';
 
@@ -21,8 +35,8 @@ const FOLLOW_POLL_MS = 20;
 
 /**
  * `compress`: `<name>.sql` → `<name>.sql.gz` (or `.sql.zst`), streamed; the `.sql` is removed
- * after. gzip: one standard gzip member, compressed on every core (pigz-style blocks, see
- * compression/parallel-gzip); zstd: Debian's `zstd -T0`. Size and sha256 of the output are
+ * after, on every core: by pigz or zstd reading the dump file themselves, or by the worker
+ * (see compression/engine). Size and sha256 of the output are
  * computed as it is written and handed on, so no later step reads the file again for them.
  * With `{ whileDumping: true }` it starts beside this run's `dump` and reads the file as
  * pg_dump writes it, so the two steps overlap instead of adding up; a `verify` beside it may
@@ -40,9 +54,8 @@ async function compressFile(config: WorkerConfig, sqlPath: string): Promise<Comp
   const handle = await fs.open(sqlPath, 'r');
   try {
     const totalIn = (await handle.stat()).size;
-    let bytesIn = 0;
-    const source = readWhole(config, handle, (n) => (bytesIn = n));
-    return await compressToBackup(config, sqlPath, source, () => ({ step: 'compress', bytesIn, totalIn }));
+    const dump: DumpReading = { handle, state: () => 'complete' };
+    return await compressToBackup(config, sqlPath, dump, (bytesIn) => ({ step: 'compress', bytesIn, totalIn }));
   } finally {
     await handle.close().catch(() => undefined);
   }
@@ -65,23 +78,14 @@ async function compressWhileDumping(config: WorkerConfig, dumpStartWaitMs: numbe
   const handle = await openAnnounced([dump.partPath, dump.sqlPath], dump.ino);
   if (!handle) return { followed: false, reason: 'the dump attempt ended without its file' };
 
-  let bytesIn = 0;
   let reopened: fs.FileHandle | undefined;
   try {
-    const source = followFile(handle, {
-      state: dump.state,
-      chunkSize: READ_CHUNK,
-      pollMs: FOLLOW_POLL_MS,
-      signal,
-      onRead: (n) => (bytesIn = n),
-      reopen: async () => (reopened = await fs.open(dump.sqlPath, 'r')),
-      reuseBuffer: reusesChunks(config),
-    });
+    const reading: DumpReading = { handle, state: dump.state, reopen: async () => (reopened = await fs.open(dump.sqlPath, 'r')) };
     const out = await compressToBackup(
       config,
       dump.sqlPath,
-      source,
-      async () => ({
+      reading,
+      async (bytesIn) => ({
         step: 'compress',
         bytesIn,
         // What pg_dump has written so far, while it still writes.
@@ -103,15 +107,51 @@ async function compressWhileDumping(config: WorkerConfig, dumpStartWaitMs: numbe
   }
 }
 
-/** The whole of a finished file, read as the compressor takes it. */
-function readWhole(config: WorkerConfig, handle: fs.FileHandle, onRead: (n: number) => void): AsyncGenerator<Buffer> {
-  const signal = Context.current().cancellationSignal;
-  return followFile(handle, { state: () => 'complete', chunkSize: READ_CHUNK, pollMs: FOLLOW_POLL_MS, signal, onRead, reuseBuffer: reusesChunks(config) });
+/** The dump file as compress reads it: a fresh handle (offset 0), and whether pg_dump still writes it. */
+interface DumpReading {
+  handle: fs.FileHandle;
+  state: () => LiveState;
+  /** Opens the finished file again where a FUSE file system refuses reads on the handle after the rename. */
+  reopen?: () => Promise<fs.FileHandle>;
 }
 
-/** gzipChunks copies each chunk before it asks for the next; the zstd child's pipe may still hold one. */
-function reusesChunks(config: WorkerConfig): boolean {
-  return config.compression.kind === 'gzip';
+/**
+ * Compresses the dump into `tap` and `sink` by the engine this host allows (see
+ * compression/engine): the program reading the file itself, or the worker reading it. Returns
+ * the pipeline's end, and how far into the dump it has read so far.
+ */
+function compressDump(
+  config: WorkerConfig,
+  engine: CompressEngine,
+  dump: DumpReading,
+  tap: Sha256PassThrough,
+  sink: Writable,
+  signal: AbortSignal,
+): { written: Promise<void>; bytesIn: () => number } {
+  if (engine.reads === 'program') {
+    const { handle, state } = dump;
+    const compressed = compressInSegments(handle, { program: engine.program, state, signal });
+    return { written: pipeline(compressed, tap, sink, { signal }), bytesIn: () => inputPosition(handle) };
+  }
+  let bytesIn = 0;
+  const { kind, level } = config.compression;
+  const source = followFile(dump.handle, {
+    state: dump.state,
+    chunkSize: READ_CHUNK,
+    pollMs: FOLLOW_POLL_MS,
+    signal,
+    onRead: (n) => (bytesIn = n),
+    reopen: dump.reopen,
+    // gzipChunks copies each chunk before it asks for the next; the zstd child's pipe may still hold one.
+    reuseBuffer: kind === 'gzip',
+  });
+  const written =
+    kind === 'gzip'
+      ? // The generator form, not a Transform: it takes a chunk only when done with the last (see followFile's reuseBuffer).
+        pipeline(gzipChunks(source, { level }), tap, sink, { signal })
+      : pipeline(source, createZstdCompress({ level }), tap, sink, { signal });
+  // Whatever ended the pipeline, the reader stops reading.
+  return { written: written.finally(() => source.return(undefined).catch(() => undefined)), bytesIn: () => bytesIn };
 }
 
 /** A retry after the previous attempt published but could not report back: finish, don't redo. */
@@ -127,19 +167,20 @@ async function alreadyCompressed(sqlPath: string): Promise<CompressOutput | unde
 }
 
 /**
- * Compresses `source` into `<sqlPath>.gz.part` (`.zst.part`), hashing what it writes, publishes
+ * Compresses the dump into `<sqlPath>.gz.part` (`.zst.part`), hashing what it writes, publishes
  * `<sqlPath>.gz`, then removes `<sqlPath>`. Beside a dump (`beside`), the output is announced
  * to a `verify` of the same run, which restores it as it grows.
  */
 async function compressToBackup(
   config: WorkerConfig,
   sqlPath: string,
-  source: AsyncGenerator<Buffer>,
-  details: () => object | Promise<object>,
+  dump: DumpReading,
+  details: (bytesIn: number) => object | Promise<object>,
   beside?: { run: string; dump: LiveDump },
 ): Promise<CompressOutput> {
   const outPath = sqlPath + compressedSuffix(config.compression.kind);
   const fileName = path.basename(outPath);
+  const engine = await chooseCompressEngine(config.compression, path.dirname(outPath));
   await recordFiles(sqlPath, `${outPath}.part`, outPath);
   const { partPath, handle } = await openPart(outPath);
   let published = false;
@@ -150,18 +191,14 @@ async function compressToBackup(
     const tap = new Sha256PassThrough();
     // flush: fsync before close, so the published file is durable.
     const sink = handle.createWriteStream({ flush: true });
-    const { kind, level } = config.compression;
-    const written =
-      kind === 'gzip'
-        ? // The generator form, not a Transform: it takes a chunk only when done with the last (see followFile's reuseBuffer).
-          pipeline(gzipChunks(source, { level }), tap, sink, { signal })
-        : pipeline(source, createZstdCompress({ level }), tap, sink, { signal });
+    const { written, bytesIn: bytesRead } = compressDump(config, engine, dump, tap, sink, signal);
     await withHeartbeats(
-      details,
+      () => details(bytesRead()),
       written.catch((err) => {
         throwIfCancelled();
         // Another attempt would not find it either.
         if (err instanceof ZstdNotInstalled) throw ApplicationFailure.nonRetryable(err.message, 'ZstdNotInstalled');
+        if (err instanceof PigzNotInstalled) throw ApplicationFailure.nonRetryable(err.message, 'PigzNotInstalled');
         throw err;
       }),
     );
@@ -173,12 +210,17 @@ async function compressToBackup(
     announced?.complete({ bytes: bytesOut, sha256 });
     await fs.unlink(sqlPath);
     await forgetFiles(sqlPath, `${sqlPath}.part`, sqlPath, partPath);
-    log.info('compressed', { file: fileName, compression: kind, bytesIn, bytesOut });
+    log.info('compressed', {
+      file: fileName,
+      compression: config.compression.kind,
+      by: engine.reads === 'program' ? engine.program.command : 'worker',
+      bytesIn,
+      bytesOut,
+    });
     return { sqlPath, path: outPath, fileName, bytesIn, bytesOut, sha256 };
   } finally {
     if (!published) {
       announced?.failed();
-      await source.return(undefined).catch(() => undefined);
       await handle.close().catch(() => undefined);
       await removeQuietly(partPath);
     }

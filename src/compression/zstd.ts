@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import type { Readable, Writable } from 'node:stream';
+import type { CompressorProgram } from './program-segments';
 
 /**
  * zstd through Debian's `zstd` program (Node 20's zlib has none): a child process reading stdin
@@ -48,11 +49,20 @@ export class ZstdFailed extends Error {
 
 /** Plain bytes in, one zstd stream out. */
 export function createZstdCompress(options: ZstdOptions = {}): Duplex {
+  return new ZstdProcess('compress', options.command ?? 'zstd', zstdCompressArgs(options));
+}
+
+/** `zstd -<level> -T<threads>`, stdin to stdout, for a program that reads the file itself (see program-segments). */
+export function zstdProgram(options: ZstdOptions = {}): CompressorProgram {
+  return { command: options.command ?? 'zstd', args: zstdCompressArgs(options), notInstalled: (c) => new ZstdNotInstalled(c) };
+}
+
+function zstdCompressArgs(options: ZstdOptions): string[] {
   const level = options.level ?? DEFAULT_ZSTD_LEVEL;
   const threads = options.threads ?? 0;
   if (!Number.isInteger(level) || level < 1 || level > 19) throw new RangeError(`zstd level must be 1-19, got ${level}`);
   if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`zstd threads must be an integer ≥ 0, got ${threads}`);
-  return new ZstdProcess('compress', options.command ?? 'zstd', ['-q', `-${level}`, `-T${threads}`, '-c', '-']);
+  return ['-q', `-${level}`, `-T${threads}`, '-c', '-'];
 }
 
 /** zstd frames in (one or more, as `zstd -d` accepts), plain bytes out; corrupt or truncated input fails with ZstdFailed. */
