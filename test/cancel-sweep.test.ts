@@ -9,7 +9,7 @@ import { withDatabase } from '../src/dev/postgres-cluster';
 import { sql } from './support/database';
 import { spawnWorkerProcess } from './support/faults';
 import { completedStep, historyStory } from './support/history';
-import { BACKUP_MOMENTS, leftovers, waitForMoment } from './support/run-moments';
+import { BACKUP_MOMENTS, ZSTD_BACKUP_MOMENTS, leftovers, waitForMoment } from './support/run-moments';
 
 /**
  * Cancel at any moment: a backup is cancelled at each recognisable moment of a whole run (before
@@ -17,22 +17,20 @@ import { BACKUP_MOMENTS, leftovers, waitForMoment } from './support/run-moments'
  * each, on a database big enough that every step takes a while. Every time the run must end
  * Cancelled within CANCEL_BOUND_MS, with no child process, scratch database or session left,
  * and nothing of the run on disk but a backup that was already finished (verified and
- * checksummed) before the cancel came.
+ * checksummed) before the cancel came. Once more with zstd, whose program reads the dump itself.
  */
 const CANCEL_BOUND_MS = 10_000;
 const PASSES = 2;
 
 const dbName = `sweep_${process.pid}`;
-let dir: string;
-let worker: Awaited<ReturnType<typeof spawnWorkerProcess>>;
-let client: Client;
+let url: string;
 let connection: Connection;
-const taskQueue = `sweep-${randomUUID().slice(0, 8)}`;
+let client: Client;
 
 beforeAll(async () => {
   const admin = inject('pgAdminUrl');
   await sql(admin, `CREATE DATABASE ${dbName}`);
-  const url = withDatabase(admin, dbName);
+  url = withDatabase(admin, dbName);
   // About 60 MB of plain dump: a few seconds per step on two cores, so each moment can be hit.
   await sql(
     url,
@@ -40,30 +38,48 @@ beforeAll(async () => {
      INSERT INTO events SELECT i, (ARRAY['order','refund','login'])[1 + i % 3], repeat(md5(i::text), 3) FROM generate_series(1, 500000) i;
      CREATE TABLE notes AS SELECT i AS id, md5(i::text) AS body FROM generate_series(1, 100000) i;`,
   );
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgbw-sweep-'));
-  worker = await spawnWorkerProcess({
-    DATABASE_URL: url,
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    BACKUP_DIR: dir,
-    BACKUP_TASK_QUEUE: taskQueue,
-    BACKUP_RETRY_INTERVAL: '1s',
-    BACKUP_ACTIVITY_TIMEOUT: '120s',
-    BACKUP_KEEP_LAST: '100',
-  });
   connection = await Connection.connect({ address: inject('temporalAddress') });
   client = new Client({ connection });
 }, 300_000);
 
 afterAll(async () => {
-  worker?.child.kill('SIGTERM');
   await connection?.close();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 let runs = 0;
-const cases = Array.from({ length: PASSES }, (_, pass) => BACKUP_MOMENTS.map((moment) => ({ pass: pass + 1, moment }))).flat();
 
-describe('a run cancelled at any moment', () => {
+/** gzip, the default, twice over; zstd once, with its own moments (the zstd program reading the dump itself). */
+const SWEEPS = [
+  { compression: 'gzip', passes: PASSES, moments: BACKUP_MOMENTS },
+  { compression: 'zstd', passes: 1, moments: ZSTD_BACKUP_MOMENTS },
+] as const;
+
+describe.each(SWEEPS)('a run cancelled at any moment ($compression)', ({ compression, passes, moments }) => {
+  let dir: string;
+  let worker: Awaited<ReturnType<typeof spawnWorkerProcess>>;
+  const taskQueue = `sweep-${compression}-${randomUUID().slice(0, 8)}`;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), `pgbw-sweep-${compression}-`));
+    worker = await spawnWorkerProcess({
+      DATABASE_URL: url,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      BACKUP_DIR: dir,
+      BACKUP_TASK_QUEUE: taskQueue,
+      BACKUP_COMPRESSION: compression,
+      BACKUP_RETRY_INTERVAL: '1s',
+      BACKUP_ACTIVITY_TIMEOUT: '120s',
+      BACKUP_KEEP_LAST: '100',
+    });
+  }, 300_000);
+
+  afterAll(() => {
+    worker?.child.kill('SIGTERM');
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cases = Array.from({ length: passes }, (_, pass) => moments.map((moment) => ({ pass: pass + 1, moment }))).flat();
+
   it.each(cases)('$moment.name (pass $pass): ends Cancelled, leaves nothing behind', async ({ moment }) => {
     const label = `c${++runs}`;
     const startedAt = Date.now();
@@ -92,8 +108,8 @@ describe('a run cancelled at any moment', () => {
     // What the run did, shown when a file assertion fails: whether its cleanup ran, and how it ended.
     const history = await handle.fetchHistory();
     const story = `history:\n${historyStory(history)}`;
-    const finished = left.files.filter((f) => /\.sql\.gz$/.test(f));
-    const roles = finished.map((f) => f.replace(/\.sql\.gz$/, '.roles.json'));
+    const finished = left.files.filter((f) => /\.sql\.(gz|zst)$/.test(f));
+    const roles = finished.map((f) => f.replace(/\.sql\.(gz|zst)$/, '.roles.json'));
     if (finished.length === 0) {
       expect(left.files, story).toEqual([]);
     } else {

@@ -6,7 +6,6 @@ import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { compressedSuffix, COMPRESSIONS } from '../common/backup-suffix';
 import { gzipChunks } from '../compression/parallel-gzip';
 import { chooseCompressEngine, type CompressEngine } from '../compression/engine';
-import { PigzNotInstalled } from '../compression/pigz';
 import { compressInSegments, inputPosition } from '../compression/program-segments';
 import { createZstdCompress, ZstdNotInstalled } from '../compression/zstd';
 import type { WorkerConfig } from '../config';
@@ -35,8 +34,8 @@ const FOLLOW_POLL_MS = 20;
 
 /**
  * `compress`: `<name>.sql` → `<name>.sql.gz` (or `.sql.zst`), streamed; the `.sql` is removed
- * after, on every core: by pigz or zstd reading the dump file themselves, or by the worker
- * (see compression/engine). Size and sha256 of the output are
+ * after, on every core: gzip by the worker (pigz-style blocks, see compression/parallel-gzip),
+ * zstd by Debian's `zstd -T0` reading the dump file itself (see compression/engine). Size and sha256 of the output are
  * computed as it is written and handed on, so no later step reads the file again for them.
  * With `{ whileDumping: true }` it starts beside this run's `dump` and reads the file as
  * pg_dump writes it, so the two steps overlap instead of adding up; a `verify` beside it may
@@ -198,7 +197,6 @@ async function compressToBackup(
         throwIfCancelled();
         // Another attempt would not find it either.
         if (err instanceof ZstdNotInstalled) throw ApplicationFailure.nonRetryable(err.message, 'ZstdNotInstalled');
-        if (err instanceof PigzNotInstalled) throw ApplicationFailure.nonRetryable(err.message, 'PigzNotInstalled');
         throw err;
       }),
     );

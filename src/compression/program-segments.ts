@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WriterFailed } from '../files/follow-file';
 
 /**
- * A compressor program (`pigz`, `zstd`) that reads the file itself, while another process may
+ * A compressor program (`zstd`; any that reads stdin and writes stdout) that reads the file itself, while another process may
  * still be writing it: no byte of the input passes through Node. The file is handed to the
  * program as its stdin, so the program reads from the file's current offset to its current end
  * and writes one complete gzip member or zstd frame. While the writer is still at work, that is
@@ -15,7 +15,7 @@ import { WriterFailed } from '../files/follow-file';
  * for `idleMs` or the oldest unread byte has waited `maxWaitMs`, so a slow or pausing dump is
  * followed closely all the same; the open file's offset, shared with the
  * program, says where the last one stopped. Concatenated members and frames are standard: gzip
- * (RFC 1952) and zstd read them as one stream, as `pigz` and `zstd` do for their own output.
+ * (RFC 1952) and zstd read them as one stream.
  *
  * Linux only (the offset is read from /proc/self/fdinfo), and the handle must never be read
  * without an explicit position (that would move the shared offset).

@@ -42,9 +42,6 @@ function maintenanceWorkMem(value: string, name: string): void {
 export const BENCH_SHAPES = ['pgbench', 'text', 'bytea'] as const;
 export const BENCH_METHOD_NAMES = ['workflow', 'verified', 'restore', 'pigz', 'gzip', 'zstd-workflow', 'zstd', 'stream'] as const;
 
-/** What writes `.sql.gz` (BACKUP_GZIP_ENGINE). */
-export const GZIP_ENGINES = ['auto', 'pigz', 'node'] as const;
-
 function oneOf(values: readonly string[], what: string) {
   return (value: string, name: string): string => {
     if (!values.includes(value)) throw new ConfigError(name, `unknown ${what} ${JSON.stringify(value)}: expected ${values.join(', ')}`);
@@ -140,14 +137,7 @@ export const OPTIONS = {
     commands: [...WORKER, 'bench'],
     values: COMPRESSIONS,
     default: 'gzip',
-    doc: "`gzip` writes `….sql.gz` (one standard gzip member, on every core), as the old job did; `zstd` writes `….sql.zst` (one standard zstd stream, multi-threaded, through Debian's `zstd` program, which must be installed): at its default level 1.6–2.7× faster than the gzip workflow on text and binary data, and 5–9% smaller (see Performance). Listing, verification, restore, encryption (`….sql.zst.age`), copies and retention handle both.",
-  }),
-  BACKUP_GZIP_ENGINE: choice({
-    section: 'Backups',
-    commands: [...WORKER, 'bench'],
-    values: GZIP_ENGINES,
-    default: 'auto',
-    doc: "What writes `….sql.gz`: `pigz` (Debian's, on every core, reading the dump file itself), `node` (Node's zlib on every core in the worker, pigz-style blocks), or `auto` (the default): pigz when it is installed, else node. Either way the output is standard gzip within a fraction of a percent of `gzip -6`; `pigz` is the faster (see Performance). On a FUSE file system the worker reads the dump itself whichever is chosen (some refuse a program's reads while the file is written).",
+    doc: "`gzip` writes `….sql.gz` (one standard gzip member, on every core), as the old job did; `zstd` writes `….sql.zst` (standard zstd frames, multi-threaded, by Debian's `zstd` program reading the dump itself; it must be installed): at its default level faster than the gzip workflow and 5–9% smaller (see Performance). Listing, verification, restore, encryption (`….sql.zst.age`), copies and retention handle both.",
   }),
   BACKUP_GZIP_LEVEL: integer({
     section: 'Backups',

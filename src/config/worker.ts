@@ -11,11 +11,8 @@ import { loadEncryptionConfig, type EncryptionConfig } from './encryption';
 import { watchdogTaskQueue } from './freshness';
 import type { LibpqContext } from '../postgres/libpq';
 import { libpqTools } from '../postgres/tools';
-import { libpqEnvironment, option, optionsMatching, requiredOption, secretValues, type Env, type GZIP_ENGINES } from './registry';
+import { libpqEnvironment, option, optionsMatching, requiredOption, secretValues, type Env } from './registry';
 import { loadRetentionPolicy } from './retention';
-
-/** BACKUP_GZIP_ENGINE: what writes `.sql.gz`. */
-export type GzipEngine = (typeof GZIP_ENGINES)[number];
 
 /** Everything a worker needs, read once from the environment and validated at start. */
 export interface WorkerConfig {
@@ -26,7 +23,7 @@ export interface WorkerConfig {
   backupDir: string;
   timeZone: string;
   /** What compress writes: `.sql.gz` (gzip, the default) or `.sql.zst`, at the configured level. */
-  compression: { kind: Compression; level: number; gzipEngine: GzipEngine };
+  compression: { kind: Compression; level: number };
   /** File steps (dump, compress, …) this worker runs at once; more wait for a free slot. */
   hostConcurrency: number;
   /** How pg_dump, psql and pg_dumpall run: the programs (BACKUP_PG_DUMP and its siblings), their environment (PATH, locale, HOME and libpq's own variables only) and what to redact. */
@@ -107,7 +104,7 @@ export function compressionOf(env: Env): WorkerConfig['compression'] {
   // Both levels are read, so a bad one stops the worker before anyone switches to it.
   const levels = { gzip: option(env, 'BACKUP_GZIP_LEVEL'), zstd: option(env, 'BACKUP_ZSTD_LEVEL') };
   const kind = option(env, 'BACKUP_COMPRESSION');
-  return { kind, level: levels[kind], gzipEngine: option(env, 'BACKUP_GZIP_ENGINE') };
+  return { kind, level: levels[kind] };
 }
 
 /** The database an environment label backs up: DATABASE_URL_<ENV> if set, else DATABASE_URL. */

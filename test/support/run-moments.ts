@@ -17,6 +17,8 @@ export interface RunState {
   pending: string[];
   /** Short names (`pg_dump`, `psql`) of the processes under the worker. */
   children: string[];
+  /** Their command lines. */
+  commandLines: string[];
   /** Milliseconds since the run was started. */
   elapsedMs: number;
 }
@@ -37,24 +39,35 @@ const has = (s: RunState, pattern: RegExp) => s.files.some((f) => pattern.test(f
 export const BACKUP_MOMENTS: Moment[] = [
   { name: 'before dump', reached: () => true },
   // verify is scheduled with dump and compress: it waits for compress and creates its scratch database meanwhile.
-  { name: 'verify waiting for compress', reached: (s) => s.pending.includes('verify') && !has(s, /\.sql\.gz\.part$/) },
+  { name: 'verify waiting for compress', reached: (s) => s.pending.includes('verify') && !has(s, /\.sql\.(gz|zst)\.part$/) },
   { name: 'dump claimed its name', reached: (s) => has(s, /\.sql\.part$/) },
   { name: 'pg_dump writing', reached: (s) => s.children.includes('pg_dump') && Object.entries(s.sizes).some(([f, n]) => f.endsWith('.sql.part') && n > 0) },
   { name: 'pg_dump writing, a second in', reached: (s) => s.children.includes('pg_dump'), thenWaitMs: 1000 },
   {
     name: 'verify restoring beside compress',
-    reached: (s) => s.pending.includes('verify') && Object.entries(s.sizes).some(([f, n]) => f.endsWith('.sql.gz.part') && n > 1_000_000),
+    reached: (s) => s.pending.includes('verify') && Object.entries(s.sizes).some(([f, n]) => /\.sql\.(gz|zst)\.part$/.test(f) && n > 1_000_000),
     thenWaitMs: 300,
   },
   { name: 'dump published, compress following', reached: (s) => has(s, /\.sql$/) },
-  { name: 'compress finishing', reached: (s) => has(s, /\.sql$/) && has(s, /\.sql\.gz\.part$/), thenWaitMs: 300 },
-  { name: 'compressed, verify finishing', reached: (s) => has(s, /\.sql\.gz$/) },
+  { name: 'compress finishing', reached: (s) => has(s, /\.sql$/) && has(s, /\.sql\.(gz|zst)\.part$/), thenWaitMs: 300 },
+  { name: 'compressed, verify finishing', reached: (s) => has(s, /\.sql\.(gz|zst)$/) },
   { name: 'verify started', reached: (s) => s.pending.includes('verify') },
   { name: 'verify restoring', reached: (s) => s.pending.includes('verify') && s.children.includes('psql'), thenWaitMs: 500 },
   { name: 'verify late', reached: (s) => s.pending.includes('verify') && s.children.includes('psql'), thenWaitMs: 1000 },
   { name: 'saving roles', reached: (s) => s.pending.includes('saveRoles') },
   { name: 'stat', reached: (s) => s.pending.includes('stat') },
-  { name: 'after stat', reached: (s) => has(s, /\.sql\.gz(\.age)?\.sha256$/) },
+  { name: 'after stat', reached: (s) => has(s, /\.sql\.(gz|zst)(\.age)?\.sha256$/) },
+];
+
+/** The compressing zstd (`-T0`), not verify's `zstd -d`. */
+const zstdCompressing = (s: RunState) => s.commandLines.some((c) => /^zstd .*-T\d/.test(c));
+
+/** The same run with `BACKUP_COMPRESSION=zstd`, plus the moments of the zstd program reading the growing dump itself, in segments. */
+export const ZSTD_BACKUP_MOMENTS: Moment[] = [
+  ...BACKUP_MOMENTS.slice(0, 5),
+  { name: 'zstd reading the growing dump', reached: (s) => zstdCompressing(s) && s.children.includes('pg_dump') },
+  { name: 'zstd between segments', reached: (s) => s.children.includes('pg_dump') && has(s, /\.sql\.zst\.part$/) && !zstdCompressing(s) },
+  ...BACKUP_MOMENTS.slice(5),
 ];
 
 /** `prefix`: only this run's files (its database and label), when other runs share the directory. */
@@ -69,8 +82,15 @@ export async function observe(handle: WorkflowHandle, dir: string, workerPid: nu
     }
   }
   const pending = ((await handle.describe()).raw.pendingActivities ?? []).map((p) => p.activityType?.name ?? '');
-  const children = descendantsOf(workerPid).map((p) => p.comm);
-  return { files, sizes, pending, children, elapsedMs: Date.now() - startedAt };
+  const descendants = descendantsOf(workerPid);
+  return {
+    files,
+    sizes,
+    pending,
+    children: descendants.map((p) => p.comm),
+    commandLines: descendants.map((p) => p.cmdline),
+    elapsedMs: Date.now() - startedAt,
+  };
 }
 
 /**

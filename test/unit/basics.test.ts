@@ -104,15 +104,8 @@ describe('worker configuration', () => {
     expect(config.policy).toEqual({ maximumAttempts: 3, retryIntervalMs: 300_000, startToCloseTimeoutMs: 600_000, heartbeatTimeoutMs: 30_000 });
     expect(config).toMatchObject({ taskQueue: 'backups', backupDir: '/tmp', timeZone: 'UTC', compression: { kind: 'gzip', level: 6 } });
     expect(config.verify.maintenanceWorkMem).toBe('256MB');
-    expect(config.compression.gzipEngine).toBe('auto');
-    expect(loadWorkerConfig({ ...base, BACKUP_COMPRESSION: 'zstd' }).compression).toEqual({ kind: 'zstd', level: 3, gzipEngine: 'auto' });
-    expect(loadWorkerConfig({ ...base, BACKUP_COMPRESSION: 'zstd', BACKUP_ZSTD_LEVEL: '9' }).compression).toEqual({
-      kind: 'zstd',
-      level: 9,
-      gzipEngine: 'auto',
-    });
-    expect(loadWorkerConfig({ ...base, BACKUP_GZIP_ENGINE: 'node' }).compression).toEqual({ kind: 'gzip', level: 6, gzipEngine: 'node' });
-    expect(() => loadWorkerConfig({ ...base, BACKUP_GZIP_ENGINE: 'gzip' })).toThrow(/BACKUP_GZIP_ENGINE/);
+    expect(loadWorkerConfig({ ...base, BACKUP_COMPRESSION: 'zstd' }).compression).toEqual({ kind: 'zstd', level: 3 });
+    expect(loadWorkerConfig({ ...base, BACKUP_COMPRESSION: 'zstd', BACKUP_ZSTD_LEVEL: '9' }).compression).toEqual({ kind: 'zstd', level: 9 });
   });
   it.each([
     [{}, 'DATABASE_URL'],

@@ -21,14 +21,6 @@ async function requireZstd(): Promise<void> {
   });
 }
 
-/** BACKUP_GZIP_ENGINE=pigz needs the pigz program: say so at start (exit 2). */
-async function requirePigz(): Promise<void> {
-  const [{ pigzVersion, PigzNotInstalled }, { ConfigError }] = await Promise.all([import('../../compression/pigz'), import('../../config')]);
-  await pigzVersion().catch((err: unknown) => {
-    throw err instanceof PigzNotInstalled ? new ConfigError('BACKUP_GZIP_ENGINE', `is pigz, but ${err.message}`) : err;
-  });
-}
-
 async function runWorker(ctx: CliContext): Promise<number> {
   const [
     { NativeConnection },
@@ -50,7 +42,6 @@ async function runWorker(ctx: CliContext): Promise<number> {
   // Configuration first: a typo must not need a reachable server to be reported.
   const config = loadWorkerConfig(ctx.env);
   if (config.compression.kind === 'zstd') await requireZstd();
-  if (config.compression.kind === 'gzip' && config.compression.gzipEngine === 'pigz') await requirePigz();
   const metrics = loadMetricsConfig(ctx.env);
   const { connectionOptions, namespace } = temporalConnectConfig(ctx.env);
   // Before the first connection: the SDK's runtime, with its Prometheus exporter, is created with it.
