@@ -127,30 +127,33 @@ function compressDump(
   sink: Writable,
   signal: AbortSignal,
 ): { written: Promise<void>; bytesIn: () => number } {
+  // The reader is made by the pipeline, with its signal: when the output fails (a full disk)
+  // while the reader waits for pg_dump, the reader stops at once instead of at pg_dump's next write.
+  const readerSignal = (pipelineSignal?: AbortSignal) => (pipelineSignal ? AbortSignal.any([signal, pipelineSignal]) : signal);
   if (engine.reads === 'program') {
     const { handle, state } = dump;
-    const compressed = compressInSegments(handle, { program: engine.program, state, signal });
+    const compressed = (opts?: { signal?: AbortSignal }) => compressInSegments(handle, { program: engine.program, state, signal: readerSignal(opts?.signal) });
     return { written: pipeline(compressed, tap, sink, { signal }), bytesIn: () => inputPosition(handle) };
   }
   let bytesIn = 0;
   const { kind, level } = config.compression;
-  const source = followFile(dump.handle, {
-    state: dump.state,
-    chunkSize: READ_CHUNK,
-    pollMs: FOLLOW_POLL_MS,
-    signal,
-    onRead: (n) => (bytesIn = n),
-    reopen: dump.reopen,
-    // gzipChunks copies each chunk before it asks for the next; the zstd child's pipe may still hold one.
-    reuseBuffer: kind === 'gzip',
-  });
+  const follow = (opts?: { signal?: AbortSignal }) =>
+    followFile(dump.handle, {
+      state: dump.state,
+      chunkSize: READ_CHUNK,
+      pollMs: FOLLOW_POLL_MS,
+      signal: readerSignal(opts?.signal),
+      onRead: (n) => (bytesIn = n),
+      reopen: dump.reopen,
+      // gzipChunks copies each chunk before it asks for the next; the zstd child's pipe may still hold one.
+      reuseBuffer: kind === 'gzip',
+    });
   const written =
     kind === 'gzip'
       ? // The generator form, not a Transform: it takes a chunk only when done with the last (see followFile's reuseBuffer).
-        pipeline(gzipChunks(source, { level }), tap, sink, { signal })
-      : pipeline(source, createZstdCompress({ level }), tap, sink, { signal });
-  // Whatever ended the pipeline, the reader stops reading.
-  return { written: written.finally(() => source.return(undefined).catch(() => undefined)), bytesIn: () => bytesIn };
+        pipeline((opts?: { signal?: AbortSignal }) => gzipChunks(follow(opts), { level }), tap, sink, { signal })
+      : pipeline(follow, createZstdCompress({ level }), tap, sink, { signal });
+  return { written, bytesIn: () => bytesIn };
 }
 
 /** A retry after the previous attempt published but could not report back: finish, don't redo. */

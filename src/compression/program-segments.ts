@@ -8,14 +8,16 @@ import { WriterFailed } from '../files/follow-file';
 /**
  * A compressor program (`zstd`; any that reads stdin and writes stdout) that reads the file itself, while another process may
  * still be writing it: no byte of the input passes through Node. The file is handed to the
- * program as its stdin, so the program reads from the file's current offset to its current end
- * and writes one complete gzip member or zstd frame. While the writer is still at work, that is
+ * program as its stdin, so the program reads from the file's current offset until a read finds
+ * nothing more (bytes written meanwhile included) and writes one complete zstd frame (or gzip
+ * member). While the writer is still at work, that is
  * repeated for each stretch the writer has added since: `minSegmentBytes` of it, so a fast
- * compressor does not restart for every few KB, or whatever there is once the writer has paused
- * for `idleMs` or the oldest unread byte has waited `maxWaitMs`, so a slow or pausing dump is
- * followed closely all the same; the open file's offset, shared with the
- * program, says where the last one stopped. Concatenated members and frames are standard: gzip
- * (RFC 1952) and zstd read them as one stream.
+ * compressor does not restart for every few KB; or, so that a slow or pausing dump is followed
+ * closely all the same, whatever there is once the oldest unread byte has waited `maxWaitMs`, or
+ * sooner when the writer has paused for `idleMs` with at least `idleMinBytes` unread (a dump
+ * trickling in small bursts then makes at most a frame a second); the open file's offset, shared with the
+ * program, says where the last one stopped. Concatenated frames (and gzip members) are
+ * standard: `zstd -d` (and gunzip) read them as one stream.
  *
  * Linux only (the offset is read from /proc/self/fdinfo), and the handle must never be read
  * without an explicit position (that would move the shared offset).
@@ -35,8 +37,9 @@ export interface SegmentOptions {
   signal: AbortSignal;
   /** While the writer writes: how much new input makes a segment worth starting. */
   minSegmentBytes?: number;
-  /** ...or how long the writer may add nothing before a segment starts with what there is... */
+  /** ...or how long the writer may add nothing before a segment starts with what there is, if that is at least `idleMinBytes`... */
   idleMs?: number;
+  idleMinBytes?: number;
   /** ...or how long new input may wait for more before a segment starts anyway. */
   maxWaitMs?: number;
   /** How long to wait for the writer to add more before looking again. */
@@ -60,6 +63,7 @@ export class CompressorFailed extends Error {
 
 const MIN_SEGMENT_BYTES = 16 << 20;
 const IDLE_MS = 100;
+const IDLE_MIN_BYTES = 1 << 20;
 const MAX_WAIT_MS = 1000;
 const POLL_MS = 20;
 const STDERR_LIMIT = 4096;
@@ -76,6 +80,7 @@ export function inputPosition(handle: fs.FileHandle): number {
 export async function* compressInSegments(handle: fs.FileHandle, options: SegmentOptions): AsyncGenerator<Buffer> {
   const minSegmentBytes = options.minSegmentBytes ?? MIN_SEGMENT_BYTES;
   const idleMs = options.idleMs ?? IDLE_MS;
+  const idleMinBytes = options.idleMinBytes ?? IDLE_MIN_BYTES;
   const maxWaitMs = options.maxWaitMs ?? MAX_WAIT_MS;
   const pollMs = options.pollMs ?? POLL_MS;
   let segments = 0;
@@ -96,7 +101,8 @@ export async function* compressInSegments(handle: fs.FileHandle, options: Segmen
       const now = Date.now();
       if (size !== lastSize) [lastSize, grewAt] = [size, now];
       waitingSince = unread > 0 ? (waitingSince ?? now) : undefined;
-      if (waitingSince === undefined || (now - grewAt < idleMs && now - waitingSince < maxWaitMs)) {
+      const paused = now - grewAt >= idleMs && unread >= idleMinBytes;
+      if (waitingSince === undefined || (!paused && now - waitingSince < maxWaitMs)) {
         await sleep(pollMs, undefined, { signal: options.signal });
         continue;
       }
@@ -110,6 +116,8 @@ export async function* compressInSegments(handle: fs.FileHandle, options: Segmen
 
 /** One run of the program from the file's offset to its end at that moment. */
 async function* runSegment(handle: fs.FileHandle, program: CompressorProgram, signal: AbortSignal): AsyncGenerator<Buffer> {
+  // A listener added to a signal that already fired would never run: no child for a cancelled step.
+  signal.throwIfAborted();
   const child = spawn(program.command, program.args, { stdio: [handle.fd, 'pipe', 'pipe'] }) as ChildProcessByStdio<null, Readable, Readable>;
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {

@@ -66,7 +66,10 @@ const zstdCompressing = (s: RunState) => s.commandLines.some((c) => /^zstd .*-T\
 export const ZSTD_BACKUP_MOMENTS: Moment[] = [
   ...BACKUP_MOMENTS.slice(0, 5),
   { name: 'zstd reading the growing dump', reached: (s) => zstdCompressing(s) && s.children.includes('pg_dump') },
-  { name: 'zstd between segments', reached: (s) => s.children.includes('pg_dump') && has(s, /\.sql\.zst\.part$/) && !zstdCompressing(s) },
+  {
+    name: 'zstd not running while pg_dump writes (before or between segments)',
+    reached: (s) => s.children.includes('pg_dump') && has(s, /\.sql\.zst\.part$/) && !zstdCompressing(s),
+  },
   ...BACKUP_MOMENTS.slice(5),
 ];
 

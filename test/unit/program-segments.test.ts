@@ -76,6 +76,40 @@ describe.each(PROGRAMS)('%s reading the file itself, in segments', (name, progra
     await handle.close();
   });
 
+  it('takes a paused burst of a MiB or more at once, and a trickle at most once a second', async () => {
+    const file = path.join(dir, `${name}-trickle.sql`);
+    const handle = await fs.promises.open(file, 'w+');
+    let state: State = 'writing';
+    const data = dumpText((2 << 20) + 40 * 4096);
+    const starts: Array<{ from: number; at: number }> = [];
+    const t0 = Date.now();
+    const writer = (async () => {
+      // A 2 MiB burst, then a pause: the segment should not wait for maxWaitMs.
+      await handle.write(data, 0, 2 << 20, 0);
+      await new Promise((r) => setTimeout(r, 600));
+      // Then 4 KiB every 50 ms for two seconds: small pieces wait for one another.
+      for (let i = 0, at = 2 << 20; i < 40; i++, at += 4096) {
+        await handle.write(data, at, 4096, at);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      state = 'complete';
+    })();
+    const out = await collect(handle, {
+      program,
+      state: () => state,
+      signal: new AbortController().signal,
+      onSegment: (from) => starts.push({ from, at: Date.now() - t0 }),
+    });
+    await writer;
+    expect(decompress(out).equals(data)).toBe(true);
+    expect(starts[0].from).toBe(0);
+    expect(starts[0].at).toBeLessThan(500);
+    // The trickle (about 2 s) makes two or three segments, one when the writer completes.
+    expect(starts.length).toBeGreaterThanOrEqual(2);
+    expect(starts.length).toBeLessThanOrEqual(5);
+    await handle.close();
+  });
+
   it('turns a finished file into one segment, and an empty one into valid, empty output', async () => {
     const file = path.join(dir, `${name}-whole.sql`);
     const data = dumpText(3 << 20);
