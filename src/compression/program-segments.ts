@@ -61,7 +61,7 @@ export class CompressorFailed extends Error {
   }
 }
 
-const MIN_SEGMENT_BYTES = 16 << 20;
+const MIN_SEGMENT_BYTES = 64 << 20;
 const IDLE_MS = 100;
 const IDLE_MIN_BYTES = 1 << 20;
 const MAX_WAIT_MS = 1000;
