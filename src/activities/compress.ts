@@ -35,8 +35,9 @@ const FOLLOW_POLL_MS = 20;
 /**
  * `compress`: `<name>.sql` → `<name>.sql.gz` (or `.sql.zst`), streamed; the `.sql` is removed
  * after, on every core: gzip by the worker (pigz-style blocks, see compression/parallel-gzip),
- * zstd by Debian's `zstd -T0` reading the dump file itself (see compression/engine). Size and sha256 of the output are
- * computed as it is written and handed on, so no later step reads the file again for them.
+ * zstd by Debian's `zstd -T0` reading the dump file itself (see compression/engine). Size and
+ * sha256 of the output are computed as it is written and handed on, so no later step reads the
+ * file again for them.
  * With `{ whileDumping: true }` it starts beside this run's `dump` and reads the file as
  * pg_dump writes it, so the two steps overlap instead of adding up; a `verify` beside it may
  * follow its output in turn (see live-dumps).

@@ -6,17 +6,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WriterFailed } from '../files/follow-file';
 
 /**
- * A compressor program (`zstd`; any that reads stdin and writes stdout) that reads the file itself, while another process may
- * still be writing it: no byte of the input passes through Node. The file is handed to the
- * program as its stdin, so the program reads from the file's current offset until a read finds
- * nothing more (bytes written meanwhile included) and writes one complete zstd frame (or gzip
- * member). While the writer is still at work, that is
- * repeated for each stretch the writer has added since: `minSegmentBytes` of it, so a fast
- * compressor does not restart for every few KB; or, so that a slow or pausing dump is followed
- * closely all the same, whatever there is once the oldest unread byte has waited `maxWaitMs`, or
- * sooner when the writer has paused for `idleMs` with at least `idleMinBytes` unread (a dump
- * trickling in small bursts then makes at most a frame a second); the open file's offset, shared with the
- * program, says where the last one stopped. Concatenated frames (and gzip members) are
+ * A compressor program (`zstd`; any that reads stdin and writes stdout) reading a file itself
+ * while another process may still be writing it: no byte of the input passes through Node.
+ * The file is handed to the program as its stdin, so the program reads from the file's current
+ * offset until a read finds nothing more (bytes written meanwhile included) and writes one
+ * complete zstd frame (or gzip member). While the writer is still at work, that repeats for
+ * each stretch the writer has added since: `minSegmentBytes` of it, so that the program does
+ * not start again for every few KB; or, so that a slow or pausing dump is followed closely all
+ * the same, whatever there is once the oldest unread byte has waited `maxWaitMs`, or sooner
+ * when the writer has paused for `idleMs` with at least `idleMinBytes` unread (a dump trickling
+ * in small bursts makes at most a frame a second). The open file's offset, shared with the
+ * program, says where the last run stopped. Concatenated frames (and gzip members) are
  * standard: `zstd -d` (and gunzip) read them as one stream.
  *
  * Linux only (the offset is read from /proc/self/fdinfo), and the handle must never be read
