@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { systemEnvironment } from '../config/registry';
 import { WriterFailed } from '../files/follow-file';
 
 /**
@@ -111,6 +112,10 @@ export async function* compressInSegments(handle: fs.FileHandle, options: Segmen
     waitingSince = undefined;
     options.onSegment?.(position);
     yield* runSegment(handle, options.program, options.signal);
+    // A program that exits content without reading what was there would be started again forever.
+    if (unread > 0 && inputPosition(handle) === position) {
+      throw new CompressorFailed(options.program.command, 0, null, `it stopped at byte ${position} of its input without reading on`);
+    }
   }
 }
 
@@ -118,7 +123,12 @@ export async function* compressInSegments(handle: fs.FileHandle, options: Segmen
 async function* runSegment(handle: fs.FileHandle, program: CompressorProgram, signal: AbortSignal): AsyncGenerator<Buffer> {
   // A listener added to a signal that already fired would never run: no child for a cancelled step.
   signal.throwIfAborted();
-  const child = spawn(program.command, program.args, { stdio: [handle.fd, 'pipe', 'pipe'] }) as ChildProcessByStdio<null, Readable, Readable>;
+  // No secret of the worker's (database URLs, webhooks, keys) reaches the program's environment.
+  const child = spawn(program.command, program.args, { stdio: [handle.fd, 'pipe', 'pipe'], env: systemEnvironment(process.env) }) as ChildProcessByStdio<
+    null,
+    Readable,
+    Readable
+  >;
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     if (stderr.length < STDERR_LIMIT) stderr = (stderr + d.toString()).slice(0, STDERR_LIMIT);

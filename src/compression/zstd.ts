@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import type { Readable, Writable } from 'node:stream';
+import { systemEnvironment } from '../config/registry';
 import type { CompressorProgram } from './program-segments';
 
 /**
@@ -102,7 +103,8 @@ class ZstdProcess extends Duplex {
   ) {
     // Pipe reads come in 64 KiB: room for a few MiB either side keeps both processes busy.
     super({ readableHighWaterMark: 4 << 20, writableHighWaterMark: 4 << 20 });
-    this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // No secret of the worker's (database URLs, webhooks, keys) reaches zstd's environment.
+    this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: systemEnvironment(process.env) });
     this.exited = new Promise((resolve) => {
       this.child.once('error', (err: NodeJS.ErrnoException) => {
         this.spawnError = err.code === 'ENOENT' ? new ZstdNotInstalled(command) : err;

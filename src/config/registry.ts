@@ -647,6 +647,13 @@ export function libpqEnvironment(env: Env): Record<string, string> {
   return out;
 }
 
+/** The environment of a helper program that needs no setting and no secret (zstd): PATH, locale, HOME, TZ, TMPDIR. */
+export function systemEnvironment(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && SYSTEM.test(name)) out[name] = value;
+  return out;
+}
+
 /** The variables `@temporalio/envconfig` reads (TEMPORAL_*), for the Temporal connection. */
 export function temporalEnvironment(env: Env): Record<string, string> {
   const out: Record<string, string> = {};

@@ -170,6 +170,38 @@ describe('compressor program failures', () => {
     await handle.close();
   });
 
+  it("gives the program PATH and locale, none of the worker's secrets", async () => {
+    const handle = await fs.promises.open(file, 'r');
+    const saved = process.env.SLACK_WEBHOOK_URL;
+    process.env.SLACK_WEBHOOK_URL = 'https://hooks.example/services/T0/B0/secret-token';
+    try {
+      const showEnv: CompressorProgram = { command: 'sh', args: ['-c', 'cat > /dev/null; env'], notInstalled: () => new Error('no sh') };
+      const out = (await collect(handle, { program: showEnv, state: complete, signal: new AbortController().signal })).toString();
+      expect(out).toMatch(/^PATH=/m);
+      expect(out).not.toContain('secret-token');
+      expect(
+        out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split('=')[0])
+          .filter((n) => !/^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|PWD|SHLVL|_)$/.test(n)),
+      ).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.SLACK_WEBHOOK_URL;
+      else process.env.SLACK_WEBHOOK_URL = saved;
+    }
+    await handle.close();
+  });
+
+  it('fails, rather than start it again forever, when the program exits without reading its input', async () => {
+    const handle = await fs.promises.open(file, 'r');
+    const lazy: CompressorProgram = { command: 'true', args: [], notInstalled: () => new Error('no true') };
+    await expect(collect(handle, { program: lazy, state: complete, signal: new AbortController().signal })).rejects.toThrow(
+      'true failed (exit code 0): it stopped at byte 0 of its input without reading on',
+    );
+    await handle.close();
+  });
+
   it('kills the program at once when cancelled', async () => {
     const handle = await fs.promises.open(file, 'r');
     const pidFile = path.join(dir, 'slow.pid');
