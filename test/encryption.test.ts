@@ -220,6 +220,42 @@ describe('encrypt activity', () => {
     fs.rmSync(big);
   });
 
+  // Cancelled at any moment of the stream, again and again: never an error escaping the step
+  // (one would end the worker), never a file left behind.
+  it.each([0, 2, 10, 30, 60, 120, 250].flatMap((ms) => [ms, ms, ms]))(
+    'cancelled %i ms in: ends Cancelled or finished, leaves no .age.part, no uncaught error',
+    async (ms) => {
+      const uncaught: unknown[] = [];
+      const onUncaught = (err: unknown) => uncaught.push(err);
+      process.on('uncaughtException', onUncaught);
+      try {
+        const file = placeBackup(`20251023_${String(ms).padStart(6, '0')}`, randomBytes(24 * 1024 * 1024));
+        const env = new MockActivityEnvironment();
+        const run = env.run(makeEncrypt({ recipients: [alice.recipient] }), { path: file });
+        setTimeout(() => env.cancel(), ms);
+        const outcome = await run.then(
+          () => 'finished',
+          (err: unknown) => err,
+        );
+        // Let any late event of the cancelled streams fire.
+        await new Promise((r) => setTimeout(r, 50));
+        expect(uncaught).toEqual([]);
+        expect(fs.existsSync(`${file}.age.part`)).toBe(false);
+        if (outcome === 'finished') {
+          expect(fs.existsSync(`${file}.age`)).toBe(true);
+        } else {
+          expect(outcome).toBeInstanceOf(CancelledFailure);
+          expect(fs.existsSync(`${file}.age`)).toBe(false);
+          expect(fs.statSync(file).size).toBe(24 * 1024 * 1024);
+        }
+        fs.rmSync(file, { force: true });
+        fs.rmSync(`${file}.age`, { force: true });
+      } finally {
+        process.removeListener('uncaughtException', onUncaught);
+      }
+    },
+  );
+
   it('fails without retry when neither the .gz nor its .age exists', async () => {
     const err = await new MockActivityEnvironment()
       .run(makeEncrypt({ recipients: [alice.recipient] }), { path: path.join(tmp, 'gone_production_20250101_000000.sql.gz') })

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { EncryptionConfig } from '../config/encryption';
@@ -60,7 +60,9 @@ export function makeEncrypt(encryption: EncryptionConfig) {
     try {
       // Before the await: the file is read from now on, and an unheard read error would crash the worker.
       source.once('error', (err) => plain.destroy(err));
-      const encrypted = await encrypter.encrypt(Readable.toWeb(source.pipe(plain)) as ReadableStream<Uint8Array>);
+      // Pulled, not pushed: Readable.toWeb's 'data' handler can enqueue into a stream a cancel has
+      // just closed (ERR_INVALID_STATE, thrown where nothing catches it: it would end the worker).
+      const encrypted = await encrypter.encrypt(WebReadableStream.from(source.pipe(plain)) as ReadableStream<Uint8Array>);
       await withHeartbeats(
         () => ({ step: 'encrypt', bytesIn: source.bytesRead, totalIn: bytesIn }),
         pipeline(Readable.fromWeb(encrypted as WebReadableStream<Uint8Array>), written, handle.createWriteStream({ flush: true }), {
