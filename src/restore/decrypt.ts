@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { loadAge } from '../encryption/age';
 import { RestoreError } from './errors';
 
@@ -13,7 +13,8 @@ export async function decryptingStream(ciphertext: Readable, identities: string[
   const decrypter = new Decrypter();
   for (const identity of identities) decrypter.addIdentity(identity);
   try {
-    const plain = await decrypter.decrypt(Readable.toWeb(ciphertext) as ReadableStream<Uint8Array>);
+    // Pulled (not Readable.toWeb, whose 'data' handler can enqueue into a stream already cancelled, and throw uncaught).
+    const plain = await decrypter.decrypt(WebReadableStream.from(ciphertext) as ReadableStream<Uint8Array>);
     return Readable.fromWeb(plain as WebReadableStream<Uint8Array>);
   } catch (err) {
     ciphertext.destroy();
