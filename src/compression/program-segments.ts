@@ -1,10 +1,8 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type fs from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { systemEnvironment } from '../config/registry';
 import { WriterFailed } from '../files/follow-file';
+import { spawnCompressor } from './compressor-child';
 
 /**
  * A compressor program (`zstd`; any that reads stdin and writes stdout) reading a file itself
@@ -67,7 +65,6 @@ const IDLE_MS = 100;
 const IDLE_MIN_BYTES = 1 << 20;
 const MAX_WAIT_MS = 1000;
 const POLL_MS = 20;
-const STDERR_LIMIT = 4096;
 
 /** Where the program has read up to: the offset of the open file it shares with this process. */
 export function inputPosition(handle: fs.FileHandle): number {
@@ -123,19 +120,10 @@ export async function* compressInSegments(handle: fs.FileHandle, options: Segmen
 async function* runSegment(handle: fs.FileHandle, program: CompressorProgram, signal: AbortSignal): AsyncGenerator<Buffer> {
   // A listener added to a signal that already fired would never run: no child for a cancelled step.
   signal.throwIfAborted();
-  // No secret of the worker's (database URLs, webhooks, keys) reaches the program's environment.
-  const child = spawn(program.command, program.args, { stdio: [handle.fd, 'pipe', 'pipe'], env: systemEnvironment(process.env) }) as ChildProcessByStdio<
-    null,
-    Readable,
-    Readable
-  >;
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => {
-    if (stderr.length < STDERR_LIMIT) stderr = (stderr + d.toString()).slice(0, STDERR_LIMIT);
-  });
+  const { child, stderr } = spawnCompressor(program.command, program.args, handle.fd);
   const exited = new Promise<void>((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? program.notInstalled(program.command) : err));
-    child.once('close', (code, exitSignal) => (code === 0 ? resolve() : reject(new CompressorFailed(program.command, code, exitSignal, stderr.trim()))));
+    child.once('close', (code, exitSignal) => (code === 0 ? resolve() : reject(new CompressorFailed(program.command, code, exitSignal, stderr().trim()))));
   });
   exited.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
   // Nothing keeps compressing for a cancelled step, or for a consumer that stopped reading.

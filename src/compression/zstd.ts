@@ -1,7 +1,7 @@
-import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
+import { execFile, type ChildProcessByStdio } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import type { Readable, Writable } from 'node:stream';
-import { systemEnvironment } from '../config/registry';
+import { spawnCompressor } from './compressor-child';
 import type { CompressorProgram } from './program-segments';
 
 /**
@@ -84,12 +84,9 @@ export function zstdVersion(command = 'zstd'): Promise<string> {
   });
 }
 
-/** How much of zstd's stderr to keep for the error message. */
-const STDERR_LIMIT = 4096;
-
 class ZstdProcess extends Duplex {
   private readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
-  private stderr = '';
+  private readonly stderr: () => string;
   private spawnError?: Error;
   private readonly exited: Promise<void>;
   private exitCode: number | null = null;
@@ -103,8 +100,7 @@ class ZstdProcess extends Duplex {
   ) {
     // Pipe reads come in 64 KiB: room for a few MiB either side keeps both processes busy.
     super({ readableHighWaterMark: 4 << 20, writableHighWaterMark: 4 << 20 });
-    // No secret of the worker's (database URLs, webhooks, keys) reaches zstd's environment.
-    this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: systemEnvironment(process.env) });
+    ({ child: this.child, stderr: this.stderr } = spawnCompressor(command, args, 'pipe'));
     this.exited = new Promise((resolve) => {
       this.child.once('error', (err: NodeJS.ErrnoException) => {
         this.spawnError = err.code === 'ENOENT' ? new ZstdNotInstalled(command) : err;
@@ -116,9 +112,6 @@ class ZstdProcess extends Duplex {
         this.exitSignal = signal;
         resolve();
       });
-    });
-    this.child.stderr.on('data', (d: Buffer) => {
-      if (this.stderr.length < STDERR_LIMIT) this.stderr = (this.stderr + d.toString()).slice(0, STDERR_LIMIT);
     });
     // zstd stopping early (corrupt input) closes its stdin: the exit status says why, not EPIPE.
     this.child.stdin.on('error', () => undefined);
@@ -176,6 +169,6 @@ class ZstdProcess extends Duplex {
   private failure(): Error | undefined {
     if (this.spawnError) return this.spawnError;
     if (this.exitCode === 0 || this.killedByUs) return undefined;
-    return new ZstdFailed(this.operation, this.exitCode, this.exitSignal, this.stderr.trim());
+    return new ZstdFailed(this.operation, this.exitCode, this.exitSignal, this.stderr().trim());
   }
 }

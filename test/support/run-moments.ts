@@ -63,14 +63,15 @@ export const BACKUP_MOMENTS: Moment[] = [
 const zstdCompressing = (s: RunState) => s.commandLines.some((c) => /^zstd .*-T\d/.test(c));
 
 /** The same run with `BACKUP_COMPRESSION=zstd`, plus the moments of the zstd program reading the growing dump itself, in segments. */
+const afterPgDumpStarted = BACKUP_MOMENTS.findIndex((m) => m.name === 'pg_dump writing, a second in') + 1;
 export const ZSTD_BACKUP_MOMENTS: Moment[] = [
-  ...BACKUP_MOMENTS.slice(0, 5),
+  ...BACKUP_MOMENTS.slice(0, afterPgDumpStarted),
   { name: 'zstd reading the growing dump', reached: (s) => zstdCompressing(s) && s.children.includes('pg_dump') },
   {
     name: 'zstd not running while pg_dump writes (before or between segments)',
     reached: (s) => s.children.includes('pg_dump') && has(s, /\.sql\.zst\.part$/) && !zstdCompressing(s),
   },
-  ...BACKUP_MOMENTS.slice(5),
+  ...BACKUP_MOMENTS.slice(afterPgDumpStarted),
 ];
 
 /** `prefix`: only this run's files (its database and label), when other runs share the directory. */
