@@ -33,7 +33,7 @@ export function optionsHelp(command: CommandName): string {
   if (entries.length === 0) return 'Environment: none.';
   const width = Math.max(...entries.map(({ name }) => name.length));
   const lines = entries.map(({ name, def }) => {
-    const dflt = def.default === undefined ? '' : ` (default ${plain(def.default)})`;
+    const dflt = def.default === undefined ? '' : ` (default ${def.default === '' ? 'empty' : plain(def.default)})`;
     const required = def.requiredBy?.includes(command) ? ' [required]' : '';
     return `  ${name.padEnd(width)}  ${firstSentence(plain(def.doc))}${dflt}${required}${def.secure ? ' [secret]' : ''}`;
   });

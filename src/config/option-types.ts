@@ -35,8 +35,9 @@ export interface OptionDef<T> {
 type Common = Pick<OptionDef<unknown>, 'commands' | 'requiredBy' | 'section' | 'doc' | 'secure' | 'allowed'> & { defaultText?: string };
 
 function def<T>(type: string, common: Common, read: OptionDef<T>['read'], defaultShown?: string): OptionDef<T> {
-  const { defaultText, ...rest } = common;
-  return { type, default: defaultText ?? defaultShown, ...rest, read };
+  // `common` may carry the typed default (a number, a boolean): the reference shows the text.
+  const { defaultText, ...rest } = common as Common & { default?: unknown };
+  return { type, ...rest, default: defaultText ?? defaultShown, read };
 }
 
 interface TextRules {

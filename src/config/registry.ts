@@ -308,7 +308,6 @@ export const OPTIONS = {
     section: 'Off-host copies',
     commands: WORKER,
     default: '',
-    defaultText: 'empty',
     pattern: /^(?!\/)\S{0,512}$/,
     expected: 'a key prefix like backups/prod/ (no leading /, no white space)',
     doc: 'Prepended to the file name to make the object key (`backups/prod/` gives `backups/prod/<file>`).',

@@ -8,6 +8,7 @@ import type { CommandName } from '../../src/config/option-types';
 import { allOptions, definitionOf, libpqEnvironment, option, secretValues } from '../../src/config/registry';
 import { loadScheduleConfig } from '../../src/config/schedule';
 import { withReference } from '../../scripts/generate-docs';
+import { runCli } from '../../src/cli/program';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -117,5 +118,37 @@ describe('the option registry', () => {
       PGSSLMODE: 'verify-full',
       PGAPPNAME: 'pg-backup-workflow',
     });
+  });
+
+  it('shows every default as text, whatever the type of the value', () => {
+    for (const { name, def } of allOptions()) {
+      if (def.default !== undefined) expect(typeof def.default, name).toBe('string');
+    }
+  });
+
+  it.each([
+    ['worker'],
+    ['backup'],
+    ['schedule'],
+    ['schedule', 'apply'],
+    ['schedule', 'trigger'],
+    ['freshness'],
+    ['list'],
+    ['restore'],
+    ['prune'],
+    ['start'],
+    ['dev'],
+    ['watchdog'],
+    ['bench'],
+    ['version'],
+  ] as string[][])('`%s %s --help` prints the command and the variables it reads, and exits 0', async (...command) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli([...command.filter(Boolean), '--help'], { env: {}, io: { out: (t) => out.push(t), err: (t) => err.push(t) } });
+    expect(err.join('\n')).toBe('');
+    expect(code).toBe(0);
+    expect(out.join('\n')).toMatch(/^Usage: pg-backup-workflow /m);
+    // Subcommands share their parent's list; `version` reads nothing.
+    if (command.length === 1 && command[0] !== 'version') expect(out.join('\n')).toMatch(/^Environment/m);
   });
 });
