@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Argument, Command, CommanderError } from 'commander';
 import type { Env } from '../config/registry';
 import { optionsHelp } from '../config/docs';
 import type { CommandName } from '../config/option-types';
@@ -99,13 +99,27 @@ function buildProgram(ctx: CliContext, run: Runner): Command {
  */
 export function withUnknownCommandCheck(command: Command, isDefault: boolean, known: string[]): Command {
   if (!isDefault) return command;
-  return command.argument('[command]').hook('preAction', (_this, actionCommand) => {
-    const given = actionCommand.args[0];
-    if (given !== undefined) throw new UsageError(`unknown command ${JSON.stringify(given)}; expected one of ${known.join(', ')}`);
+  // The argument only catches a mistyped command: help shows neither it nor it in the parent's list.
+  command.parent?.configureHelp({
+    subcommandTerm: (cmd) =>
+      [cmd.name(), cmd.options.length ? '[options]' : '', ...cmd.registeredArguments.filter((a) => a !== hidden).map(argTerm)].filter(Boolean).join(' '),
   });
+  const hidden = new Argument('[command]');
+  return command
+    .addArgument(hidden)
+    .usage('[options]')
+    .hook('preAction', (_this, actionCommand) => {
+      const given = actionCommand.args[0];
+      if (given !== undefined) throw new UsageError(`unknown command ${JSON.stringify(given)}; expected one of ${known.join(', ')}`);
+    });
 }
 
 /** Adds the registry's environment variables for `name` to a command's help. */
 export function withOptionsHelp(command: Command, name: CommandName): Command {
   return command.addHelpText('after', () => `\n${optionsHelp(name)}`);
+}
+
+function argTerm(arg: Argument): string {
+  const name = `${arg.name()}${arg.variadic ? '...' : ''}`;
+  return arg.required ? `<${name}>` : `[${name}]`;
 }

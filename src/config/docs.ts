@@ -33,7 +33,8 @@ export function optionsHelp(command: CommandName): string {
   if (entries.length === 0) return 'Environment: none.';
   const width = Math.max(...entries.map(({ name }) => name.length));
   const lines = entries.map(({ name, def }) => {
-    const dflt = def.default === undefined ? '' : ` (default ${def.default === '' ? 'empty' : plain(def.default)})`;
+    // "— (…)" says there is none, and why: [required] or the meaning says what a command needs.
+    const dflt = def.default === undefined || def.default.startsWith('—') ? '' : ` (default ${def.default === '' ? 'empty' : plain(def.default)})`;
     const required = def.requiredBy?.includes(command) ? ' [required]' : '';
     return `  ${name.padEnd(width)}  ${firstSentence(plain(def.doc))}${dflt}${required}${def.secure ? ' [secret]' : ''}`;
   });
@@ -64,11 +65,13 @@ function externalNote(def: OptionDef<unknown>): string {
   }
 }
 
+/** Markdown as a terminal shows it: no code quotes, bold or table escapes; a `*` in a name (`PG*`) stays. */
 function plain(markdown: string): string {
-  return markdown.replace(/`/g, '').replace(/\*\*/g, '').replace(/\*/g, '');
+  return markdown.replace(/`/g, '').replace(/\*\*/g, '').replace(/\\\|/g, '|');
 }
 
+/** Up to the first full stop that ends a sentence (not the one of "e.g." or "i.e."). */
 function firstSentence(text: string): string {
-  const end = text.search(/\.(\s|$)/);
+  const end = text.search(/(?<!\b(?:e\.g|i\.e))\.(\s|$)/);
   return end >= 0 ? text.slice(0, end + 1) : text;
 }

@@ -73,7 +73,7 @@ export const OPTIONS = {
   }),
   BACKUP_PG_DUMP: text({
     section: 'Database',
-    commands: [...LIBPQ, 'bench'],
+    commands: LIBPQ,
     default: 'pg_dump',
     doc: "The `pg_dump` to run (its major version must be at least the server's). `psql` and `pg_dumpall` are taken from the same directory (else from `PATH`).",
   }),
@@ -134,7 +134,7 @@ export const OPTIONS = {
   }),
   BACKUP_COMPRESSION: choice({
     section: 'Backups',
-    commands: [...WORKER, 'bench'],
+    commands: WORKER,
     values: COMPRESSIONS,
     default: 'gzip',
     doc: "`gzip` writes `….sql.gz` (one standard gzip member, on every core), as the old job did; `zstd` writes `….sql.zst` (standard zstd frames, multi-threaded, by Debian's `zstd` program reading the dump itself; it must be installed): at its default level faster than the gzip workflow and 5–9% smaller (see Performance). Listing, verification, restore, encryption (`….sql.zst.age`), copies and retention handle both.",
@@ -149,7 +149,7 @@ export const OPTIONS = {
   }),
   BACKUP_ZSTD_LEVEL: integer({
     section: 'Backups',
-    commands: [...WORKER, 'bench'],
+    commands: WORKER,
     default: 3,
     min: 1,
     max: 19,
@@ -468,6 +468,7 @@ export const OPTIONS = {
   BACKUP_WATCHDOG_TASK_QUEUE: text({
     section: 'Freshness alarm',
     commands: [...WORKER, 'schedule', 'freshness', 'watchdog'],
+    requiredBy: ['watchdog'],
     defaultText: '`BACKUP_TASK_QUEUE`',
     pattern: TASK_QUEUE,
     expected: 'a task queue name without white space',

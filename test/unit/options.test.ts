@@ -132,6 +132,8 @@ describe('the option registry', () => {
     ['schedule'],
     ['schedule', 'apply'],
     ['schedule', 'trigger'],
+    ['schedule', 'pause'],
+    ['freshness', 'describe'],
     ['freshness'],
     ['list'],
     ['restore'],
@@ -148,7 +150,24 @@ describe('the option registry', () => {
     expect(err.join('\n')).toBe('');
     expect(code).toBe(0);
     expect(out.join('\n')).toMatch(/^Usage: pg-backup-workflow /m);
-    // Subcommands share their parent's list; `version` reads nothing.
-    if (command.length === 1 && command[0] !== 'version') expect(out.join('\n')).toMatch(/^Environment/m);
+    const environment = out.join('\n').split(/^Environment/m)[1];
+    expect(environment).toBeDefined();
+    // The variables read as plain text: no Markdown left, no sentence cut at "e.g.".
+    expect(environment).not.toMatch(/`|\*\*|\\\||e\.g\.$/m);
+    // A default subcommand's hidden argument (it catches typos) is not shown.
+    expect(out.join('\n')).not.toMatch(/apply \[command\]|apply \[options\] \[command\]/);
+  });
+
+  it('`--version` prints the version and exits 0', async () => {
+    const out: string[] = [];
+    expect(await runCli(['--version'], { env: {}, io: { out: (t) => out.push(t), err: () => undefined } })).toBe(0);
+    expect(out.join('')).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it("lists `TEMPORAL_*`'s variables with their `*` in `worker --help`", async () => {
+    const out: string[] = [];
+    await runCli(['worker', '--help'], { env: {}, io: { out: (t) => out.push(t), err: () => undefined } });
+    expect(out.join('\n')).toContain('TEMPORAL_GRPC_META_*');
+    expect(out.join('\n')).toMatch(/DATABASE_URL_<LABEL> +The database for one environment label, e\.g\. DATABASE_URL_DEVELOPMENT/);
   });
 });

@@ -18,10 +18,12 @@ export function defineFreshness(program: Command, ctx: CliContext, run: Runner):
     'freshness',
   ).helpCommand(false);
   const sub = (name: string, summary: string, action: Action, isDefault = false) =>
-    withUnknownCommandCheck(freshness.command(name, { isDefault }).description(summary), isDefault, NAMES).action((...args: unknown[]) => {
-      const flags = args.at(-2) as { json?: boolean };
-      return run(`freshness ${name}`, () => withFreshness(ctx, (client, config) => action(client, config, flags)));
-    });
+    withOptionsHelp(withUnknownCommandCheck(freshness.command(name, { isDefault }).description(summary), isDefault, NAMES), 'freshness').action(
+      (...args: unknown[]) => {
+        const flags = args.at(-2) as { json?: boolean };
+        return run(`freshness ${name}`, () => withFreshness(ctx, (client, config) => action(client, config, flags)));
+      },
+    );
 
   sub(
     'apply',

@@ -27,10 +27,12 @@ export function defineSchedule(program: Command, ctx: CliContext, run: Runner): 
     'schedule',
   ).helpCommand(false);
   const sub = (name: string, summary: string, action: Action, isDefault = false) =>
-    withUnknownCommandCheck(schedule.command(name, { isDefault }).description(summary), isDefault, NAMES).action((...args: unknown[]) => {
-      const flags = args.at(-2) as Flags;
-      return run(`schedule ${name}`, () => withSchedules(ctx, (client, config) => action(client, config, flags)));
-    });
+    withOptionsHelp(withUnknownCommandCheck(schedule.command(name, { isDefault }).description(summary), isDefault, NAMES), 'schedule').action(
+      (...args: unknown[]) => {
+        const flags = args.at(-2) as Flags;
+        return run(`schedule ${name}`, () => withSchedules(ctx, (client, config) => action(client, config, flags)));
+      },
+    );
 
   sub(
     'apply',

@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import { EXIT, type CliContext, type Runner } from '../program';
 
 export function defineVersion(program: Command, ctx: CliContext, run: Runner): void {
+  program.version(packageVersion('../../../package.json'), '-V, --version', "print this tool's version");
   program
     .command('version')
     .summary('print the versions of this tool, Node.js and the Temporal SDK')
     .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nEnvironment: none.')
     .action((flags: { json?: boolean }) =>
       run('version', async () => {
         const versions = {
