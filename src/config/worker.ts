@@ -57,11 +57,22 @@ export interface WorkerConfig {
   secrets: string[];
 }
 
-export function loadWorkerConfig(env: Env): WorkerConfig {
+/** DATABASE_URL and every DATABASE_URL_<LABEL>: the databases the labels back up. */
+export function loadDatabaseTargets(env: Env): Pick<WorkerConfig, 'database' | 'databaseByVariable'> {
   const rawUrl = requiredOption(env, 'DATABASE_URL', 'postgresql://user@host:5432/dbname (password via the URI, PGPASSWORD or ~/.pgpass)');
   const database = parseDatabaseUrl(rawUrl, 'DATABASE_URL', env);
   const databaseByVariable = new Map<string, DatabaseTarget>();
   for (const [name, value] of optionsMatching(env, 'DATABASE_URL_<LABEL>')) databaseByVariable.set(name, parseDatabaseUrl(value, name, env));
+  return { database, databaseByVariable };
+}
+
+/** What `prune` needs, and nothing it does not read: a bad worker-only setting does not stop it. */
+export function loadPruneConfig(env: Env): Pick<WorkerConfig, 'database' | 'databaseByVariable' | 'backupDir' | 'retention'> {
+  return { ...loadDatabaseTargets(env), backupDir: option(env, 'BACKUP_DIR'), retention: loadRetentionPolicy(env) };
+}
+
+export function loadWorkerConfig(env: Env): WorkerConfig {
+  const { database, databaseByVariable } = loadDatabaseTargets(env);
   const verifyUrl = option(env, 'BACKUP_VERIFY_DATABASE_URL');
   const verifyServer = verifyUrl ? parseDatabaseUrl(verifyUrl, 'BACKUP_VERIFY_DATABASE_URL', env) : undefined;
 

@@ -18,7 +18,10 @@ export async function planLocalPrune(
   policy: RetentionPolicy,
   alwaysKeep: string[] = [],
 ): Promise<LocalPrunePlan> {
-  const names = await fs.readdir(directory).catch(() => [] as string[]);
+  // A directory that is not there is an error, not "nothing to prune": it may be a mistyped BACKUP_DIR.
+  const names = await fs.readdir(directory).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read the backup directory ${directory}: ${err.code === 'ENOENT' ? 'it does not exist' : err.message}`);
+  });
   const backups = parseBackupNames(names, backupNamePattern(fileSafeName(database), label));
   return { directory, ...planRetention(backups, policy, alwaysKeep) };
 }

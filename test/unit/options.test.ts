@@ -1,7 +1,8 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadWorkerConfig } from '../../src/config';
+import { loadPruneConfig, loadWorkerConfig } from '../../src/config';
 import { loadCopyConfig } from '../../src/config/copies';
 import { loadFreshnessScheduleConfig, loadStandaloneWatchdogConfig, loadWatchdogConfig } from '../../src/config/freshness';
 import type { CommandName } from '../../src/config/option-types';
@@ -63,6 +64,7 @@ describe('the option registry', () => {
     ['freshness', loadFreshnessScheduleConfig, {}],
     ['worker', loadWatchdogConfig, {}],
     ['watchdog', loadStandaloneWatchdogConfig, { BACKUP_WATCHDOG_TASK_QUEUE: 'backup-watchdog' }],
+    ['prune', loadPruneConfig, { DATABASE_URL: 'postgresql://u@h/db', DATABASE_URL_STAGING: 'postgresql://u@h/s' }],
   ])('says which variables `%s` reads (%o reads no other)', (command, load, values) => {
     const { env, read } = recording(values);
     load(env);
@@ -169,5 +171,18 @@ describe('the option registry', () => {
     await runCli(['worker', '--help'], { env: {}, io: { out: (t) => out.push(t), err: () => undefined } });
     expect(out.join('\n')).toContain('TEMPORAL_GRPC_META_*');
     expect(out.join('\n')).toMatch(/DATABASE_URL_<LABEL> +The database for one environment label, e\.g\. DATABASE_URL_DEVELOPMENT/);
+  });
+
+  it('`prune` reads only what it needs, and refuses a backup directory that is not there', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgbw-prune-cli-'));
+    const lines: string[] = [];
+    const io = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(t) };
+    const env = { DATABASE_URL: 'postgresql://u@h/db', BACKUP_DIR: dir, BACKUP_RETRY_INTERVAL: 'soon', BACKUP_COMPRESSION: 'lz4' };
+    expect(await runCli(['prune', '--dry-run'], { env, io })).toBe(0);
+    expect(lines).toEqual([`production in ${dir}: keep 0, would remove 0`]);
+    lines.length = 0;
+    expect(await runCli(['prune', '--dry-run'], { env: { ...env, BACKUP_DIR: path.join(dir, 'missing') }, io })).toBe(1);
+    expect(lines.join('\n')).toContain(`cannot read the backup directory ${path.join(dir, 'missing')}: it does not exist`);
+    fs.rmSync(dir, { recursive: true });
   });
 });

@@ -18,13 +18,13 @@ export function definePrune(program: Command, ctx: CliContext, run: Runner): voi
 }
 
 async function prune(ctx: CliContext, given: string[], flags: { dryRun?: boolean; json?: boolean }): Promise<number> {
-  const [{ labelProblem }, { databaseFor, loadWorkerConfig }, { environmentsOf }, { applyLocalPrune, planLocalPrune }] = await Promise.all([
+  const [{ labelProblem }, { databaseFor, loadPruneConfig }, { environmentsOf }, { applyLocalPrune, planLocalPrune }] = await Promise.all([
     import('../../common/label'),
     import('../../config'),
     import('../../config/labels'),
     import('../../retention/local'),
   ]);
-  const config = loadWorkerConfig(ctx.env);
+  const config = loadPruneConfig(ctx.env);
   const labels = given.length ? given : environmentsOf(ctx.env);
   for (const label of labels) if (labelProblem(label)) throw new UsageError(labelProblem(label)!);
   if (config.retention.last === 0) {
