@@ -25,8 +25,8 @@ export interface DatabaseTarget {
 
 // libpq recognises only these two lower-case prefixes; anything else it takes for a database name.
 const SCHEME = /^(postgres(?:ql)?:\/\/)/;
-/** One host of a host list: a name or IPv4 address, or a bracketed IPv6 address, then an optional numeric port. */
-const HOST = /^(?:\[[0-9A-Fa-f:.%\w]*\]|[^\s:@/[\]?#]*)(?::\d*)?$/;
+/** One host of a host list: a name or IPv4 address, or a bracketed IPv6 address, then an optional port (checked apart). */
+const HOST = /^(?:\[[0-9A-Fa-f:.%\w]*\]|[^\s:@/[\]?#]*)(?::([^\s:@/[\]?#]*))?$/;
 /** A client-key passphrase has no environment variable in libpq: it could only travel in argv. */
 const FORBIDDEN_PARAMS = ['sslpassword'];
 const ENCODE_HINT = "percent-encode '@', ':', '/', '?', '#' and '%' in the user name and password (e.g. with encodeURIComponent)";
@@ -74,8 +74,14 @@ export function parseDatabaseUrl(raw: string, variable: string, env: Env = {}): 
   }
   // A raw '@' or '/' in the user name or password shifts every later part; refuse rather than
   // let part of a password reach argv or an error message as a "host", "port" or "database".
-  if (!hosts.split(',').every((h) => HOST.test(h)) || /[@/]/.test(path)) {
+  const hostMatches = hosts.split(',').map((h) => HOST.exec(h));
+  if (hostMatches.some((m) => !m) || /[@/]/.test(path)) {
     throw new ConfigError(variable, `is not a valid postgresql:// URI: ${ENCODE_HINT}`);
+  }
+  // libpq would refuse it only when pg_dump runs. The port is not echoed: with an unencoded '/'
+  // in the password, what looks like a port is part of the password.
+  if (hostMatches.some((m) => m![1] && !validPort(m![1]))) {
+    throw new ConfigError(variable, "has a port that is not a number from 1 to 65535 (a ':', '@' or '/' in the password must be percent-encoded)");
   }
 
   const database = path || dbnameParam || option(env, 'PGDATABASE') || user || option(env, 'PGUSER') || 'postgres';
@@ -85,6 +91,10 @@ export function parseDatabaseUrl(raw: string, variable: string, env: Env = {}): 
 
   const role = user || dbUserParam || option(env, 'PGUSER') || undefined;
   return { variable, safeUri, password: password || undefined, database, ...(role ? { user: role } : {}) };
+}
+
+function validPort(text: string): boolean {
+  return /^\d{1,5}$/.test(text) && Number(text) >= 1 && Number(text) <= 65535;
 }
 
 function firstIndex(text: string, wanted: string, stop: string): number {

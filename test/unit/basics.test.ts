@@ -75,6 +75,17 @@ describe('DATABASE_URL parsing', () => {
     expect(message).toMatch(/^DATABASE_URL: (is not a valid postgresql:\/\/ URI: percent-encode|password has invalid percent-encoding)/);
     for (const part of ['S3cretPw', 'xY9', 'ssW0rd', 'sec']) expect(message).not.toContain(part);
   });
+  it.each([
+    'postgresql://u:hunter2@localhost:99999/db',
+    'postgresql://u:hunter2@localhost:abc/db',
+    'postgresql://u:hunter2@h1:5432,h2:x/db',
+    'postgresql://u@h:0/db',
+  ])('refuses a port outside 1-65535 at start, saying so, without echoing it (%s)', (raw) => {
+    expect(() => parseDatabaseUrl(raw, 'DATABASE_URL', {})).toThrow(
+      /^DATABASE_URL: has a port that is not a number from 1 to 65535 \(a ':', '@' or '\/' in the password/,
+    );
+    expect(() => parseDatabaseUrl(raw, 'DATABASE_URL', {})).not.toThrow(/hunter2|99999|abc/);
+  });
   it('accepts IPv6 hosts and refuses an upper-case scheme and sslpassword', () => {
     expect(parseDatabaseUrl('postgresql://u:pw@[::1]:5432,[fe80::1%25eth0]/app', 'X', {}).safeUri).toBe('postgresql://u@[::1]:5432,[fe80::1%25eth0]/app');
     expect(() => parseDatabaseUrl('POSTGRESQL://u:pw@h/app', 'X', {})).toThrow(/must be a URI starting with postgresql:\/\//);
