@@ -25,6 +25,7 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import type { Env } from '../config/registry';
 import { PROJECT_ROOT } from '../dev/paths';
+import { buildCompiledWorker } from '../dev/compiled-worker';
 import { findPgBinDir, startThrowawayCluster, withDatabase, type ThrowawayCluster } from '../dev/postgres-cluster';
 import { findTemporalCli, startEmbeddedTemporal, type EmbeddedTemporal } from '../dev/temporal-server';
 import { activityDurations, commandExists, cpuSeconds, postmasterPid, resetPeak, serverCpuSeconds, threadCpu, timedShell, vmKb } from './measure';
@@ -130,10 +131,7 @@ export async function runBench(options: BenchOptions, env: Env): Promise<void> {
       const outDir = fs.mkdtempSync(path.join(ROOT, '.run', 'bench-lib-'));
       cleanups.push(() => fs.rmSync(outDir, { recursive: true, force: true }));
       say('building the worker as `npm run build` does (tsc, then the workflow bundle beside it)…');
-      execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: ROOT, stdio: 'inherit' });
-      execFileSync(process.execPath, [path.join(outDir, 'cli', 'build-workflow-bundle.js')], { cwd: ROOT, stdio: 'ignore' });
-      // With the node flags the `worker:compiled` script gives it.
-      entry = [...compiledWorkerFlags(), path.join(outDir, 'worker.js')];
+      ({ entry } = buildCompiledWorker(outDir));
     }
 
     const pgDump = path.join(bin, 'pg_dump');
@@ -362,14 +360,6 @@ function has(cmd: string): boolean {
   const ok = commandExists(cmd);
   if (!ok) console.log(`(${cmd} is not installed: its methods are left out; bash scripts/install-deps.sh installs it)`);
   return ok;
-}
-
-/** The node flags of package.json's `worker:compiled` script (`node <flags> lib/worker.js`). */
-function compiledWorkerFlags(): string[] {
-  const script: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts['worker:compiled'];
-  const m = /^node ((?:--\S+ )*)lib\/worker\.js$/.exec(script);
-  if (!m) throw new Error(`unexpected worker:compiled script: ${script}`);
-  return m[1].split(' ').filter(Boolean);
 }
 
 interface StartedWorker {

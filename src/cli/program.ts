@@ -50,8 +50,10 @@ export async function runCli(argv: string[], partial: Partial<CliContext> = {}):
     }
   };
   const program = buildProgram(ctx, run);
+  // `--version` is the `version` command: package.json is read only when asked (a worker never reads it).
+  const args = argv.length === 1 && ['--version', '-V'].includes(argv[0]!) ? ['version'] : argv;
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(args, { from: 'user' });
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -72,7 +74,10 @@ function buildProgram(ctx: CliContext, run: Runner): Command {
     })
     .showHelpAfterError('(add --help for usage)')
     .helpCommand(false)
-    .addHelpText('after', '\nExit codes: 0 done, 1 failed, 2 bad usage or configuration. `pg-backup-workflow <command> --help` lists its options.');
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done, 1 failed, 2 bad usage or configuration. `pg-backup-workflow <command> --help` lists its options; `--version` is `version`.',
+    );
   // Each command loads what it needs when it runs: `list` does not load the worker, nor `--help` anything.
   for (const define of [
     defineWorker,

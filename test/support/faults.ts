@@ -74,9 +74,9 @@ export function dumpsInProgress(dir: string): string[] {
 
 const ROOT = path.resolve(__dirname, '../..');
 
-/** `npm run worker` as a child process with only `env` (plus PATH and HOME), its output collected. */
-function spawnWorker(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+/** `npm run worker` (or `node <args>`) as a child process with only `env` (plus PATH and HOME), its output collected. */
+function spawnWorker(env: Record<string, string>, args = ['--import', 'tsx', 'src/worker.ts']): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -87,9 +87,9 @@ function spawnWorker(env: Record<string, string>): { child: ChildProcess; output
   return { child, output: () => output };
 }
 
-/** `npm run worker` as its own OS process (so it can be SIGKILLed); resolves once it polls. */
-export async function spawnWorkerProcess(env: Record<string, string>): Promise<{ child: ChildProcess; output: () => string }> {
-  const { child, output } = spawnWorker(env);
+/** `npm run worker` (or `node <args>`) as its own OS process (so it can be SIGKILLed); resolves once it polls. */
+export async function spawnWorkerProcess(env: Record<string, string>, args?: string[]): Promise<{ child: ChildProcess; output: () => string }> {
+  const { child, output } = spawnWorker(env, args);
   process.once('exit', () => child.kill('SIGKILL'));
   await waitFor('the worker process to start polling', () => output().includes('backup worker polling') || child.exitCode !== null, 120_000);
   if (child.exitCode !== null) throw new Error(`worker exited early:\n${output()}`);

@@ -163,7 +163,7 @@ describe('the option registry', () => {
   it('`--version` prints the version and exits 0', async () => {
     const out: string[] = [];
     expect(await runCli(['--version'], { env: {}, io: { out: (t) => out.push(t), err: () => undefined } })).toBe(0);
-    expect(out.join('')).toMatch(/^\d+\.\d+\.\d+/);
+    expect(out.join('\n')).toMatch(/^pg-backup-workflow \d+\.\d+\.\d+$/m);
   });
 
   it("lists `TEMPORAL_*`'s variables with their `*` in `worker --help`", async () => {
