@@ -1,3 +1,4 @@
+import { requireZstd } from '../compression/zstd-required';
 import { loadWorkerConfig } from '../config';
 import { isSet, type Env } from '../config/registry';
 import { temporalConnectConfig } from '../temporal/connection';
@@ -21,12 +22,14 @@ const DEMO_URL_STAND_IN = 'postgresql://postgres@127.0.0.1/resee_demo';
 
 /**
  * Every configuration error `start` and `dev` can meet, found before they start a server: the
- * worker's settings, the PostgreSQL server binaries (PG_BINDIR) when a throwaway cluster is
- * needed, the `temporal` binary (TEMPORAL_CLI_PATH) when a dev server is, else TEMPORAL_ADDRESS.
+ * worker's settings (and zstd when BACKUP_COMPRESSION asks for it), the PostgreSQL server
+ * binaries (PG_BINDIR) when a throwaway cluster is needed, the `temporal` binary
+ * (TEMPORAL_CLI_PATH) when a dev server is, else TEMPORAL_ADDRESS.
  */
-export function planLocalStack(env: Env): LocalStackPlan {
+export async function planLocalStack(env: Env): Promise<LocalStackPlan> {
   const demoDatabase = !isSet(env, 'DATABASE_URL');
-  loadWorkerConfig(demoDatabase ? { ...env, DATABASE_URL: DEMO_URL_STAND_IN } : env);
+  const config = loadWorkerConfig(demoDatabase ? { ...env, DATABASE_URL: DEMO_URL_STAND_IN } : env);
+  if (config.compression.kind === 'zstd') await requireZstd();
   if (demoDatabase) findPgBinDir(env);
   const embeddedTemporal = !isSet(env, 'TEMPORAL_ADDRESS');
   if (!embeddedTemporal) temporalConnectConfig(env);

@@ -68,7 +68,7 @@ export async function runDevStack(baseEnv: Env, options: DevStackOptions): Promi
   const scheduleConfig = loadScheduleConfig(env);
   const metrics = loadMetricsConfig(env);
   const configuredUiUrl = option(env, 'TEMPORAL_UI_URL')?.replace(/\/+$/, '');
-  const plan = planLocalStack(env);
+  const plan = await planLocalStack(env);
 
   // Ctrl-C (or SIGTERM) once: shut down cleanly. Twice: leave now.
   let stopRequested: string | undefined;

@@ -45,7 +45,7 @@ async function start(ctx: CliContext, label: string | undefined): Promise<number
   const environment = label ?? defaultEnvironment(ctx.env);
   const problem = labelProblem(environment);
   if (problem) throw new UsageError(problem);
-  const plan = planLocalStack(ctx.env);
+  const plan = await planLocalStack(ctx.env);
 
   const env = { ...ctx.env };
   const cleanups: Array<() => Promise<void>> = [];

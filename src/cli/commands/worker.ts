@@ -13,14 +13,6 @@ export function defineWorker(program: Command, ctx: CliContext, run: Runner): vo
   ).action(() => run('worker', () => runWorker(ctx)));
 }
 
-/** BACKUP_COMPRESSION=zstd needs the zstd program: say so at start (exit 2), not at the first backup. */
-async function requireZstd(): Promise<void> {
-  const [{ zstdVersion, ZstdNotInstalled }, { ConfigError }] = await Promise.all([import('../../compression/zstd'), import('../../config')]);
-  await zstdVersion().catch((err: unknown) => {
-    throw err instanceof ZstdNotInstalled ? new ConfigError('BACKUP_COMPRESSION', `is zstd, but ${err.message}`) : err;
-  });
-}
-
 async function runWorker(ctx: CliContext): Promise<number> {
   const [
     { Client },
@@ -41,7 +33,7 @@ async function runWorker(ctx: CliContext): Promise<number> {
   ]);
   // Configuration first: a typo must not need a reachable server to be reported.
   const config = loadWorkerConfig(ctx.env);
-  if (config.compression.kind === 'zstd') await requireZstd();
+  if (config.compression.kind === 'zstd') await (await import('../../compression/zstd-required')).requireZstd();
   const metrics = loadMetricsConfig(ctx.env);
   // The address too (exit code 2 when malformed), before the runtime and its exporter start.
   temporalConnectConfig(ctx.env);
