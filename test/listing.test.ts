@@ -80,7 +80,9 @@ describe('npm run backups, on backups made by a real worker', () => {
     expect(text).toMatch(new RegExp(`^production +\\S+ \\S+ +\\d+s +MISMATCH +MISMATCH +unknown +unknown +${tampered.fileName}$`, 'm'));
     // Without the run the label is guessed from the name: the part after the last "_".
     expect(text).toMatch(new RegExp(`^west +.* ok +ok +unknown +unknown +${intact.fileName}$`, 'm'));
-    expect(text).toMatch(/^Temporal unreachable at 127\.0\.0\.1:1 \(.+\): VERIFIED and COPIES unknown$/m);
+    expect(text).toMatch(
+      /^cannot reach Temporal at 127\.0\.0\.1:1 \(TEMPORAL_ADDRESS, namespace default\): connection refused .*; VERIFIED and COPIES unknown$/m,
+    );
   });
 
   it('--json, through the npm script', async () => {

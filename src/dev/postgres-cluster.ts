@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ConfigError } from '../config/config-error';
 import { option, type Env } from '../config/registry';
 
 /**
@@ -23,37 +24,50 @@ export interface ThrowawayCluster {
 
 export async function startThrowawayCluster(options: { parentDir?: string; env?: Env } = {}): Promise<ThrowawayCluster> {
   const bin = findPgBinDir(options.env);
+  const asUser = runAsUser();
   const root = fs.mkdtempSync(path.join(options.parentDir ?? os.tmpdir(), 'pgbw-cluster-'));
   const dataDir = path.join(root, 'data');
   const password = randomBytes(12).toString('hex');
-  const pwFile = path.join(root, 'pw');
-  fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
-
-  const asUser = runAsUser();
-  if (asUser) {
-    fs.chownSync(root, asUser.uid, asUser.gid);
-    fs.chownSync(pwFile, asUser.uid, asUser.gid);
-  }
   const run = (cmd: string, args: string[]) => execFileSync(path.join(bin, cmd), args, { stdio: ['ignore', 'pipe', 'pipe'], ...(asUser ?? {}), cwd: root });
 
-  run('initdb', [
-    '-D',
-    dataDir,
-    '-U',
-    'postgres',
-    '--auth-host=scram-sha-256',
-    '--auth-local=trust',
-    `--pwfile=${pwFile}`,
-    '-E',
-    'UTF8',
-    '--locale=C.UTF-8',
-    '--no-sync',
-  ]);
-  fs.rmSync(pwFile);
+  let port: number;
+  try {
+    const pwFile = path.join(root, 'pw');
+    fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
+    if (asUser) {
+      fs.chownSync(root, asUser.uid, asUser.gid);
+      fs.chownSync(pwFile, asUser.uid, asUser.gid);
+    }
+    run('initdb', [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--auth-host=scram-sha-256',
+      '--auth-local=trust',
+      `--pwfile=${pwFile}`,
+      '-E',
+      'UTF8',
+      '--locale=C.UTF-8',
+      '--no-sync',
+    ]);
+    fs.rmSync(pwFile);
 
-  const port = await freePort();
-  const settings = [`-p ${port}`, `-k ${root}`, "-c listen_addresses='127.0.0.1'", '-c fsync=off', '-c full_page_writes=off'];
-  run('pg_ctl', ['-D', dataDir, '-l', path.join(root, 'server.log'), '-o', settings.join(' '), '-w', '-t', '60', 'start']);
+    port = await freePort();
+    const settings = [`-p ${port}`, `-k ${root}`, "-c listen_addresses='127.0.0.1'", '-c fsync=off', '-c full_page_writes=off'];
+    run('pg_ctl', ['-D', dataDir, '-l', path.join(root, 'server.log'), '-o', settings.join(' '), '-w', '-t', '60', 'start']);
+  } catch (err) {
+    // A failed start leaves nothing behind: no directory in TMPDIR, no server that outlived pg_ctl's wait.
+    if (fs.existsSync(path.join(dataDir, 'postmaster.pid'))) {
+      try {
+        run('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
+      } catch {
+        /* not running after all */
+      }
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
 
   // pg_ctl detaches the server: make sure it does not outlive this process (an exit without stop()).
   const stopNow = () => {
@@ -82,10 +96,18 @@ export async function startThrowawayCluster(options: { parentDir?: string; env?:
   };
 }
 
-/** PG_BINDIR, else the newest /usr/lib/postgresql/<major>/bin, else `pg_config --bindir`. */
+/**
+ * PG_BINDIR, else the newest /usr/lib/postgresql/<major>/bin, else `pg_config --bindir`: a
+ * directory with initdb in it. None is a configuration error naming PG_BINDIR, found before
+ * anything is started.
+ */
 export function findPgBinDir(env: Env = process.env): string {
   const configured = option(env, 'PG_BINDIR');
-  if (configured) return configured;
+  if (configured) {
+    if (!hasInitdb(configured))
+      throw new ConfigError('PG_BINDIR', `${configured} has no initdb: expected the PostgreSQL server binaries, e.g. /usr/lib/postgresql/17/bin`);
+    return configured;
+  }
   const debian = '/usr/lib/postgresql';
   if (fs.existsSync(debian)) {
     const majors = fs
@@ -94,13 +116,28 @@ export function findPgBinDir(env: Env = process.env): string {
       .sort((a, b) => Number(b) - Number(a));
     for (const major of majors) {
       const dir = path.join(debian, major, 'bin');
-      if (fs.existsSync(path.join(dir, 'initdb'))) return dir;
+      if (hasInitdb(dir)) return dir;
     }
   }
+  let fromPgConfig: string | undefined;
   try {
-    return execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+    fromPgConfig = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
-    throw new Error('PostgreSQL server binaries not found: install the postgresql package (scripts/install-deps.sh) or set PG_BINDIR');
+    fromPgConfig = undefined;
+  }
+  if (fromPgConfig && hasInitdb(fromPgConfig)) return fromPgConfig;
+  throw new ConfigError(
+    'PG_BINDIR',
+    'is not set and no PostgreSQL server binaries (initdb) were found in /usr/lib/postgresql/*/bin or `pg_config --bindir`: install the postgresql package (scripts/install-deps.sh) or set PG_BINDIR',
+  );
+}
+
+function hasInitdb(dir: string): boolean {
+  try {
+    fs.accessSync(path.join(dir, 'initdb'), fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 

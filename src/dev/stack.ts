@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, type LogEntry } from '@temporalio/worker';
+import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import { innermostMessage } from '../common/errors';
 import type { BackupResult } from '../common/types';
 import { databaseFor, loadWorkerConfig } from '../config';
@@ -11,14 +10,16 @@ import { loadMetricsConfig } from '../config/metrics';
 import { loadScheduleConfig } from '../config/schedule';
 import { upsertBackupSchedules } from '../schedule/manage';
 import { backupRunMetadata } from '../schedule/run-now';
-import { temporalConnectConfig } from '../temporal/connection';
+import { connectClient } from '../temporal/connection';
+import { connectNative } from '../temporal/native-connection';
 import { ensureAndDescribe } from '../temporal/search-attributes';
 import { installRuntime, seedLastSuccess } from '../temporal/telemetry';
 import { createBackupWorkers, runWorkers } from '../temporal/workers';
 import { createDemoDatabase } from './demo-database';
 import { PROJECT_ROOT } from './paths';
 import { freePort, startThrowawayCluster, type ThrowawayCluster } from './postgres-cluster';
-import { findTemporalCli, startEmbeddedTemporal, type EmbeddedTemporal } from './temporal-server';
+import { planLocalStack } from './preflight';
+import { startEmbeddedTemporal, type EmbeddedTemporal } from './temporal-server';
 
 const ROOT = PROJECT_ROOT;
 const RUN_DIR = path.join(ROOT, '.run');
@@ -61,6 +62,14 @@ export interface DevStackOptions {
  * DATABASE_URL), the worker, the daily Schedule and one backup started right away.
  */
 export async function runDevStack(baseEnv: Env, options: DevStackOptions): Promise<number> {
+  const env: Record<string, string | undefined> = { ...baseEnv };
+  for (const [name, value] of Object.entries(DEV_DEFAULTS) as Array<[OptionName, string]>) if (!isSet(env, name)) env[name] = value;
+  // Every configuration is validated before anything is started (the metrics exporter included): a typo costs no waiting.
+  const scheduleConfig = loadScheduleConfig(env);
+  const metrics = loadMetricsConfig(env);
+  const configuredUiUrl = option(env, 'TEMPORAL_UI_URL')?.replace(/\/+$/, '');
+  const plan = await planLocalStack(env);
+
   // Ctrl-C (or SIGTERM) once: shut down cleanly. Twice: leave now.
   let stopRequested: string | undefined;
   let onStop: (signal: string) => void = () => undefined;
@@ -80,7 +89,6 @@ export async function runDevStack(baseEnv: Env, options: DevStackOptions): Promi
     if (stopRequested) throw new Interrupted();
   };
 
-  const metrics = loadMetricsConfig(baseEnv);
   installRuntime({
     metrics,
     logger: new DefaultLogger('INFO', (entry) => {
@@ -92,15 +100,8 @@ export async function runDevStack(baseEnv: Env, options: DevStackOptions): Promi
   const cleanups: Array<{ what: string; run: () => Promise<void> }> = [];
   const lines: string[] = [];
   try {
-    const env: Record<string, string | undefined> = { ...baseEnv };
-    for (const [name, value] of Object.entries(DEV_DEFAULTS) as Array<[OptionName, string]>) if (!isSet(env, name)) env[name] = value;
-    // Both configurations are validated before anything is started: a typo costs no waiting.
-    const scheduleConfig = loadScheduleConfig(env);
-    const ownDatabase = isSet(env, 'DATABASE_URL');
-    if (ownDatabase) loadWorkerConfig(env);
-
     let cluster: ThrowawayCluster | undefined;
-    if (!ownDatabase) {
+    if (plan.demoDatabase) {
       console.log('DATABASE_URL is not set: starting a throwaway PostgreSQL with the demo database "resee_demo"…');
       cluster = await startThrowawayCluster({ env });
       cleanups.unshift({ what: 'PostgreSQL', run: () => cluster!.stop() });
@@ -109,18 +110,18 @@ export async function runDevStack(baseEnv: Env, options: DevStackOptions): Promi
     }
     checkpoint();
     const config = loadWorkerConfig(env);
-    if (ownDatabase) lines.push(`PostgreSQL       DATABASE_URL (${config.database.safeUri})`);
+    if (!plan.demoDatabase) lines.push(`PostgreSQL       DATABASE_URL (${config.database.safeUri})`);
     fs.mkdirSync(config.backupDir, { recursive: true });
 
     let temporal: EmbeddedTemporal | undefined;
-    let uiUrl = option(env, 'TEMPORAL_UI_URL')?.replace(/\/+$/, '');
-    if (!isSet(env, 'TEMPORAL_ADDRESS')) {
+    let uiUrl = configuredUiUrl;
+    if (plan.embeddedTemporal) {
       fs.mkdirSync(RUN_DIR, { recursive: true });
       const dbFilename = options.inMemory ? undefined : path.join(RUN_DIR, 'dev-temporal.sqlite');
       // 7233 when free, so the `temporal` CLI's default address works as well.
       const port = (await portIsFree(7233)) ? 7233 : await freePort();
       console.log(`TEMPORAL_ADDRESS is not set: starting a Temporal dev server with its Web UI on 127.0.0.1:${port}…`);
-      temporal = await startEmbeddedTemporal({ ui: true, port, dbFilename, cliPath: findTemporalCli(env) });
+      temporal = await startEmbeddedTemporal({ ui: true, port, dbFilename, cliPath: plan.temporalCli });
       cleanups.unshift({ what: 'Temporal dev server', run: () => temporal!.stop() });
       uiUrl = temporal.uiUrl;
       lines.push(
@@ -128,12 +129,12 @@ export async function runDevStack(baseEnv: Env, options: DevStackOptions): Promi
       );
     }
     checkpoint();
-    const { connectionOptions, namespace } = temporalConnectConfig(temporal ? { ...env, TEMPORAL_ADDRESS: temporal.address } : env);
-    if (!temporal) lines.push(`Temporal server  ${connectionOptions.address}, namespace ${namespace} (TEMPORAL_ADDRESS)`);
+    const where = { embeddedAddress: temporal?.address };
+    const { connection: workerConnection, address, namespace } = await connectNative(env, where);
+    if (!temporal) lines.push(`Temporal server  ${address}, namespace ${namespace} (TEMPORAL_ADDRESS)`);
     const ui = (suffix: string) => (uiUrl ? `${uiUrl}/namespaces/${encodeURIComponent(namespace)}${suffix}` : undefined);
 
     console.log('starting the backup worker (bundling the workflow code takes a few seconds)…');
-    const workerConnection = await NativeConnection.connect(connectionOptions);
     cleanups.unshift({ what: 'worker connection', run: () => workerConnection.close() });
     const workers = await createBackupWorkers({ connection: workerConnection, namespace, config });
     const running = runWorkers(workers);
@@ -148,9 +149,8 @@ export async function runDevStack(baseEnv: Env, options: DevStackOptions): Promi
     lines.push(`                 retries: ${config.policy.maximumAttempts} attempts, ${config.policy.retryIntervalMs / 1000}s apart`);
     checkpoint();
 
-    const connection = await Connection.connect(connectionOptions);
-    cleanups.unshift({ what: 'client connection', run: () => connection.close() });
-    const client = new Client({ connection, namespace });
+    const { client, connection, close } = await connectClient(env, where);
+    cleanups.unshift({ what: 'client connection', run: close });
     // The embedded server registers the runs' search attributes as it starts; another server gets them here where it allows.
     if (!temporal) for (const line of await ensureAndDescribe(connection, namespace)) lines.push(`search attrs     ${line}`);
     if (metrics) {
@@ -189,7 +189,7 @@ export async function runDevStack(baseEnv: Env, options: DevStackOptions): Promi
     console.log('\npg-backup-workflow dev stack is up');
     console.log(`Web UI           ${ui('/workflows') ?? '(not known: set TEMPORAL_UI_URL to the UI of the server at TEMPORAL_ADDRESS)'}`);
     for (const line of lines) console.log(line);
-    console.log(`more backups     npm run backup:now (TEMPORAL_ADDRESS=${connectionOptions.address}), or "Trigger" on the schedule's page`);
+    console.log(`more backups     npm run backup:now (TEMPORAL_ADDRESS=${address}), or "Trigger" on the schedule's page`);
     console.log('\nPress Ctrl-C to stop.');
 
     const why = await Promise.race([stopped, running.then(() => 'the worker stopped')]);

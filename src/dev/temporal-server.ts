@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { BACKUP_SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { ConfigError } from '../config/config-error';
 import { option, type Env } from '../config/registry';
 import { freePort } from './postgres-cluster';
 
@@ -11,17 +12,38 @@ const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 /**
  * The `temporal` CLI to run as a dev server: TEMPORAL_CLI_PATH, else the one
  * scripts/ensure-temporal.sh built into .tools/bin, else one on PATH. Undefined means "let the
- * SDK download it" (works only with internet access).
+ * SDK download it" (works only with internet access). A TEMPORAL_CLI_PATH that cannot be run is
+ * a configuration error: falling back to another binary would hide the typo.
  */
 export function findTemporalCli(env: Env = process.env): string | undefined {
-  const candidates = [option(env, 'TEMPORAL_CLI_PATH'), path.join(PROJECT_ROOT, '.tools', 'bin', 'temporal')];
-  for (const candidate of candidates) {
-    if (candidate && fs.existsSync(candidate)) return candidate;
+  const configured = option(env, 'TEMPORAL_CLI_PATH');
+  if (configured) {
+    const problem = executableProblem(configured);
+    if (problem) throw new ConfigError('TEMPORAL_CLI_PATH', `${configured} ${problem}`);
+    return configured;
   }
+  const built = path.join(PROJECT_ROOT, '.tools', 'bin', 'temporal');
+  if (fs.existsSync(built)) return built;
   try {
     return execFileSync('sh', ['-c', 'command -v temporal'], { encoding: 'utf8' }).trim() || undefined;
   } catch {
     return undefined;
+  }
+}
+
+function executableProblem(file: string): string | undefined {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    return 'does not exist';
+  }
+  if (!stat.isFile()) return 'is not a file';
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return undefined;
+  } catch {
+    return 'is not executable';
   }
 }
 

@@ -26,7 +26,7 @@ export function formatListing(listing: BackupListing): string {
     `${listing.backups.length} backup(s), ${humanSize(listing.totalBytes)} in ${listing.directory}`,
     t.reachable
       ? `Temporal ${t.address}: ${matched} of ${listing.backups.length} matched a completed backup run${matched < listing.backups.length ? ' (the others: VERIFIED and COPIES unknown, e.g. older than the namespace retention)' : ''}`
-      : `Temporal unreachable at ${t.address} (${t.error}): VERIFIED and COPIES unknown`,
+      : `${t.error}; VERIFIED and COPIES unknown`,
   );
   const bad = listing.backups.filter((b) => b.checksum === 'MISMATCH');
   for (const b of bad) lines.push(`MISMATCH ${b.fileName}: ${b.checksumDetail ?? 'sha256 differs from its .sha256 sidecar'}`);

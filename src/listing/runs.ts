@@ -1,8 +1,9 @@
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { BackupResult } from '../common/types';
 import type { Env } from '../config/registry';
-import { temporalConnectConfig } from '../temporal/connection';
+import { TemporalUnreachable } from '../temporal/connect-failure';
+import { connectClient, temporalConnectConfig } from '../temporal/connection';
 import { completedRunResult, listCompletedBackupRuns } from './completed-runs';
 
 /** What Temporal remembers of the run that wrote a file. `copies` comes from the off-host copy steps, when they ran. */
@@ -12,9 +13,10 @@ export type RunRecord = Pick<BackupResult, 'environment' | 'fileName' | 'filePat
   copies?: Array<{ target: string }>;
 };
 
+/** `error`, when unreachable, is a whole sentence: where, which setting, why. */
 export type RunLookup = { reachable: true; address: string; byFileName: Map<string, RunRecord> } | { reachable: false; address: string; error: string };
 
-const CONNECT_TIMEOUT = '5s';
+const CONNECT_TIMEOUT_MS = 5_000;
 const LOOKUP_TIMEOUT_MS = 60_000;
 const CONCURRENCY = 8;
 
@@ -24,20 +26,23 @@ const CONCURRENCY = 8;
  * Any failure (server down, TLS, permissions) gives `reachable: false`, never an exception.
  */
 export async function lookUpRuns(dir: string, files: Array<{ fileName: string; mtime: Date; labels: string[] }>, env: Env): Promise<RunLookup> {
-  const { connectionOptions, namespace } = temporalConnectConfig(env);
-  const address = connectionOptions.address;
-  let connection: Connection | undefined;
+  // Outside the try: a malformed TEMPORAL_ADDRESS is a configuration error (exit code 2), not "unreachable".
+  const { address } = temporalConnectConfig(env).target;
+  let connection: Awaited<ReturnType<typeof connectClient>> | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
-    connection = await Connection.connect({ ...connectionOptions, connectTimeout: CONNECT_TIMEOUT });
-    const client = new Client({ connection, namespace });
+    connection = await connectClient(env, { connectTimeoutMs: CONNECT_TIMEOUT_MS });
+    const client = connection.client;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${LOOKUP_TIMEOUT_MS / 1000}s`)), LOOKUP_TIMEOUT_MS);
     });
     const byFileName = await Promise.race([collect(client, dir, files), timeout]);
     return { reachable: true, address, byFileName };
   } catch (err) {
-    return { reachable: false, address, error: err instanceof Error ? err.message : String(err) };
+    // The same sentence as every command's for a failed connect; a failure after it says so.
+    const error =
+      err instanceof TemporalUnreachable ? err.message : `Temporal at ${address} failed the lookup: ${err instanceof Error ? err.message : String(err)}`;
+    return { reachable: false, address, error };
   } finally {
     clearTimeout(timer);
     await connection?.close().catch(() => undefined);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { UsageError } from '../errors';
 import { EXIT, withOptionsHelp, type CliContext, type Runner } from '../program';
 
 export function defineStart(program: Command, ctx: CliContext, run: Runner): void {
@@ -16,56 +17,58 @@ export function defineStart(program: Command, ctx: CliContext, run: Runner): voi
 
 async function start(ctx: CliContext, label: string | undefined): Promise<number> {
   const [
-    { Client, Connection },
-    { NativeConnection },
+    { labelProblem },
     { loadWorkerConfig, databaseFor },
     { defaultEnvironment },
-    { isSet },
     { createDemoDatabase },
+    { planLocalStack },
     cluster,
     temporalServer,
-    connection,
+    { connectClient },
+    { connectNative },
     workers,
     { backupRunMetadata },
   ] = await Promise.all([
-    import('@temporalio/client'),
-    import('@temporalio/worker'),
+    import('../../common/label'),
     import('../../config'),
     import('../../config/labels'),
-    import('../../config/registry'),
     import('../../dev/demo-database'),
+    import('../../dev/preflight'),
     import('../../dev/postgres-cluster'),
     import('../../dev/temporal-server'),
     import('../../temporal/connection'),
+    import('../../temporal/native-connection'),
     import('../../temporal/workers'),
     import('../../schedule/run-now'),
   ]);
+  // The label and every setting first: a typo must cost no waiting and start nothing.
+  const environment = label ?? defaultEnvironment(ctx.env);
+  const problem = labelProblem(environment);
+  if (problem) throw new UsageError(problem);
+  const plan = await planLocalStack(ctx.env);
+
   const env = { ...ctx.env };
-  const environment = label ?? defaultEnvironment(env);
   const cleanups: Array<() => Promise<void>> = [];
   // Ctrl-C or a kill still runs the exit hooks that remove the throwaway servers.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   try {
-    let demo = false;
-    if (!isSet(env, 'DATABASE_URL')) {
+    if (plan.demoDatabase) {
       ctx.io.out('DATABASE_URL is not set: starting a throwaway PostgreSQL with a demo database "resee_demo"…');
       const pg = await cluster.startThrowawayCluster({ env });
       cleanups.unshift(() => pg.stop());
       env.DATABASE_URL = await createDemoDatabase(pg.adminUrl, 'resee_demo');
-      demo = true;
     }
     const config = loadWorkerConfig(env);
 
     let embedded: Awaited<ReturnType<typeof temporalServer.startEmbeddedTemporal>> | undefined;
-    if (!isSet(env, 'TEMPORAL_ADDRESS')) {
+    if (plan.embeddedTemporal) {
       ctx.io.out('TEMPORAL_ADDRESS is not set: starting an embedded Temporal dev server…');
-      embedded = await temporalServer.startEmbeddedTemporal({ cliPath: temporalServer.findTemporalCli(env) });
+      embedded = await temporalServer.startEmbeddedTemporal({ cliPath: plan.temporalCli });
       cleanups.unshift(() => embedded!.stop());
-      env.TEMPORAL_ADDRESS = embedded.address;
     }
-    const { connectionOptions, namespace } = connection.temporalConnectConfig(env);
+    const where = { embeddedAddress: embedded?.address };
 
-    const workerConnection = await NativeConnection.connect(connectionOptions);
+    const { connection: workerConnection, namespace } = await connectNative(env, where);
     cleanups.unshift(() => workerConnection.close());
     const started = await workers.createBackupWorkers({ connection: workerConnection, namespace, config });
     const runningWorkers = workers.runWorkers(started);
@@ -74,11 +77,10 @@ async function start(ctx: CliContext, label: string | undefined): Promise<number
       await runningWorkers;
     });
 
-    const clientConnection = await Connection.connect(connectionOptions);
-    cleanups.unshift(() => clientConnection.close());
-    const client = new Client({ connection: clientConnection, namespace });
+    const { client, address, close } = await connectClient(env, where);
+    cleanups.unshift(close);
     const workflowId = `backup-${environment}-manual-${Date.now()}`;
-    ctx.io.out(`starting backupDatabase(${JSON.stringify(environment)}) as ${workflowId} on ${connectionOptions.address}…`);
+    ctx.io.out(`starting backupDatabase(${JSON.stringify(environment)}) as ${workflowId} on ${address}…`);
     const result = await client.workflow.execute('backupDatabase', {
       taskQueue: config.taskQueue,
       workflowId,
@@ -90,8 +92,8 @@ async function start(ctx: CliContext, label: string | undefined): Promise<number
     ctx.io.out(JSON.stringify(result, null, 2));
     ctx.io.out(`\ncheck it:   ls -lh ${result.filePath} && (cd ${config.backupDir} && sha256sum -c ${result.fileName}.sha256)`);
     if (embedded) ctx.io.out('the embedded Temporal server stops now; `npm run dev` keeps one running with its Web UI.');
-    else ctx.io.out(`its history:  temporal workflow show --address ${connectionOptions.address} --namespace ${namespace} --workflow-id ${workflowId}`);
-    if (demo) ctx.io.out('the demo PostgreSQL is removed now; the backup file stays.');
+    else ctx.io.out(`its history:  temporal workflow show --address ${address} --namespace ${namespace} --workflow-id ${workflowId}`);
+    if (plan.demoDatabase) ctx.io.out('the demo PostgreSQL is removed now; the backup file stays.');
     return EXIT.ok;
   } finally {
     for (const cleanup of cleanups) await cleanup().catch((err) => ctx.io.err(`cleanup: ${String(err)}`));

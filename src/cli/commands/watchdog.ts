@@ -14,20 +14,18 @@ export function defineWatchdog(program: Command, ctx: CliContext, run: Runner): 
 }
 
 async function watchdog(ctx: CliContext): Promise<number> {
-  const [{ Client }, { NativeConnection }, { loadStandaloneWatchdogConfig }, { temporalConnectConfig }, { createWatchdogWorker }] = await Promise.all([
+  const [{ Client }, { loadStandaloneWatchdogConfig }, { connectNative }, { createWatchdogWorker }] = await Promise.all([
     import('@temporalio/client'),
-    import('@temporalio/worker'),
     import('../../config/freshness'),
-    import('../../temporal/connection'),
+    import('../../temporal/native-connection'),
     import('../../temporal/workers'),
   ]);
   const config = loadStandaloneWatchdogConfig(ctx.env);
-  const { connectionOptions, namespace } = temporalConnectConfig(ctx.env);
-  const connection = await NativeConnection.connect(connectionOptions);
+  const { connection, address, namespace } = await connectNative(ctx.env);
   try {
     const worker = await createWatchdogWorker({ connection, namespace, config, client: new Client({ connection, namespace }) });
     ctx.io.out(
-      `backup watchdog polling "${config.taskQueue}" on ${connectionOptions.address} (namespace ${namespace}); Slack ${config.slackWebhookUrl ? 'on' : 'off (SLACK_WEBHOOK_URL unset)'}`,
+      `backup watchdog polling "${config.taskQueue}" on ${address} (namespace ${namespace}); Slack ${config.slackWebhookUrl ? 'on' : 'off (SLACK_WEBHOOK_URL unset)'}`,
     );
     await worker.run();
   } finally {

@@ -13,44 +13,37 @@ export function defineWorker(program: Command, ctx: CliContext, run: Runner): vo
   ).action(() => run('worker', () => runWorker(ctx)));
 }
 
-/** BACKUP_COMPRESSION=zstd needs the zstd program: say so at start (exit 2), not at the first backup. */
-async function requireZstd(): Promise<void> {
-  const [{ zstdVersion, ZstdNotInstalled }, { ConfigError }] = await Promise.all([import('../../compression/zstd'), import('../../config')]);
-  await zstdVersion().catch((err: unknown) => {
-    throw err instanceof ZstdNotInstalled ? new ConfigError('BACKUP_COMPRESSION', `is zstd, but ${err.message}`) : err;
-  });
-}
-
 async function runWorker(ctx: CliContext): Promise<number> {
   const [
-    { NativeConnection },
     { Client },
     { loadWorkerConfig },
     { loadMetricsConfig },
     { temporalConnectConfig },
+    { connectNative },
     { createBackupWorkers, runWorkers },
     telemetry,
   ] = await Promise.all([
-    import('@temporalio/worker'),
     import('@temporalio/client'),
     import('../../config'),
     import('../../config/metrics'),
     import('../../temporal/connection'),
+    import('../../temporal/native-connection'),
     import('../../temporal/workers'),
     import('../../temporal/telemetry'),
   ]);
   // Configuration first: a typo must not need a reachable server to be reported.
   const config = loadWorkerConfig(ctx.env);
-  if (config.compression.kind === 'zstd') await requireZstd();
+  if (config.compression.kind === 'zstd') await (await import('../../compression/zstd-required')).requireZstd();
   const metrics = loadMetricsConfig(ctx.env);
-  const { connectionOptions, namespace } = temporalConnectConfig(ctx.env);
+  // The address too (exit code 2 when malformed), before the runtime and its exporter start.
+  temporalConnectConfig(ctx.env);
   // Before the first connection: the SDK's runtime, with its Prometheus exporter, is created with it.
   telemetry.installRuntime({ metrics });
-  const connection = await NativeConnection.connect(connectionOptions);
+  const { connection, address, namespace } = await connectNative(ctx.env);
   try {
     const workers = await createBackupWorkers({ connection, namespace, config });
     ctx.io.out(
-      `backup worker polling "${config.taskQueue}" and its own "${config.hostTaskQueue}"${config.watchdogTaskQueue ? ` and "${config.watchdogTaskQueue}"` : ''} on ${connectionOptions.address} (namespace ${namespace}); backups go to ${config.backupDir}`,
+      `backup worker polling "${config.taskQueue}" and its own "${config.hostTaskQueue}"${config.watchdogTaskQueue ? ` and "${config.watchdogTaskQueue}"` : ''} on ${address} (namespace ${namespace}); backups go to ${config.backupDir}`,
     );
     if (metrics) {
       ctx.io.out(`Prometheus metrics at http://${metrics.address}/metrics`);
