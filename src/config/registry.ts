@@ -75,7 +75,7 @@ export const OPTIONS = {
     section: 'Database',
     commands: LIBPQ,
     default: 'pg_dump',
-    doc: "The `pg_dump` to run (its major version must be at least the server's). `psql` and `pg_dumpall` are taken from the same directory (else from `PATH`).",
+    doc: "The `pg_dump` to run (its major version must be at least the server's). `psql` and `pg_dumpall` are taken from the same directory (else from `PATH`). A worker refuses to start when `pg_dump` or `psql` is missing or not executable.",
   }),
   PGPASSWORD: external({
     section: 'Database',
@@ -486,7 +486,7 @@ export const OPTIONS = {
     section: 'Development',
     commands: ['start', 'dev', 'bench'],
     defaultText: '`.tools/bin/temporal`, else `temporal` on `PATH`',
-    doc: 'The `temporal` binary for embedded dev servers.',
+    doc: 'The `temporal` binary for embedded dev servers; one that is missing or not executable is refused (no fall-back to another).',
   }),
   TEMPORAL_UI_URL: text({
     section: 'Development',
@@ -499,7 +499,7 @@ export const OPTIONS = {
     section: 'Development',
     commands: ['start', 'dev', 'bench'],
     defaultText: 'newest `/usr/lib/postgresql/*/bin`',
-    doc: 'Server binaries for the throwaway cluster.',
+    doc: 'Server binaries for the throwaway cluster; a directory without an executable `initdb` is refused before anything starts.',
   }),
   BENCH_SHAPE: list({
     section: 'Development',

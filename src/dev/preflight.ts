@@ -1,6 +1,7 @@
 import { requireZstd } from '../compression/zstd-required';
 import { loadWorkerConfig } from '../config';
 import { isSet, type Env } from '../config/registry';
+import { requireLibpqTools } from '../postgres/tool-check';
 import { temporalConnectConfig } from '../temporal/connection';
 import { findPgBinDir } from './postgres-cluster';
 import { findTemporalCli } from './temporal-server';
@@ -30,7 +31,9 @@ export async function planLocalStack(env: Env): Promise<LocalStackPlan> {
   const demoDatabase = !isSet(env, 'DATABASE_URL');
   const config = loadWorkerConfig(demoDatabase ? { ...env, DATABASE_URL: DEMO_URL_STAND_IN } : env);
   if (config.compression.kind === 'zstd') await requireZstd();
+  // The demo database comes with its own server's pg_dump; a given database needs one here.
   if (demoDatabase) findPgBinDir(env);
+  else await requireLibpqTools(config.libpq.tools, env);
   const embeddedTemporal = !isSet(env, 'TEMPORAL_ADDRESS');
   if (!embeddedTemporal) temporalConnectConfig(env);
   return { demoDatabase, embeddedTemporal, temporalCli: embeddedTemporal ? findTemporalCli(env) : undefined };

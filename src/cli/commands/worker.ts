@@ -34,6 +34,7 @@ async function runWorker(ctx: CliContext): Promise<number> {
   // Configuration first: a typo must not need a reachable server to be reported.
   const config = loadWorkerConfig(ctx.env);
   if (config.compression.kind === 'zstd') await (await import('../../compression/zstd-required')).requireZstd();
+  await (await import('../../postgres/tool-check')).requireLibpqTools(config.libpq.tools, ctx.env);
   const metrics = loadMetricsConfig(ctx.env);
   // The address too (exit code 2 when malformed), before the runtime and its exporter start.
   temporalConnectConfig(ctx.env);
