@@ -26,7 +26,9 @@ import {
 
 const WORKER: CommandName[] = ['worker', 'start', 'dev'];
 const TEMPORAL_CLIENTS: CommandName[] = ['worker', 'start', 'dev', 'backup', 'schedule', 'freshness', 'list', 'watchdog'];
-const LIBPQ: CommandName[] = ['worker', 'start', 'dev', 'restore', 'prune'];
+const LIBPQ: CommandName[] = ['worker', 'start', 'dev', 'restore'];
+/** `prune` runs no libpq program, but names files after the database, which PGDATABASE and PGUSER may give. */
+const NAMES_THE_DATABASE: CommandName[] = [...LIBPQ, 'prune'];
 
 const SCHEDULE_ID = /^[A-Za-z0-9._-]{1,200}$/;
 const TASK_QUEUE = /^[^\s]{1,200}$/;
@@ -87,10 +89,10 @@ export const OPTIONS = {
   PGDATABASE: external({
     section: 'Database',
     by: 'libpq',
-    commands: LIBPQ,
+    commands: NAMES_THE_DATABASE,
     doc: 'Read by libpq as usual; with `PGUSER`, it also names the backup file when the URI has no database.',
   }),
-  PGUSER: external({ section: 'Database', by: 'libpq', commands: LIBPQ, doc: 'Read by libpq as usual, for whatever the URI leaves out.' }),
+  PGUSER: external({ section: 'Database', by: 'libpq', commands: NAMES_THE_DATABASE, doc: 'Read by libpq as usual, for whatever the URI leaves out.' }),
   PGAPPNAME: external({
     section: 'Database',
     by: 'libpq',

@@ -31,10 +31,11 @@ export async function planLocalStack(env: Env): Promise<LocalStackPlan> {
   const demoDatabase = !isSet(env, 'DATABASE_URL');
   const config = loadWorkerConfig(demoDatabase ? { ...env, DATABASE_URL: DEMO_URL_STAND_IN } : env);
   if (config.compression.kind === 'zstd') await requireZstd();
-  // The demo database comes with its own server's pg_dump; a given database needs one here.
   if (demoDatabase) findPgBinDir(env);
-  else await requireLibpqTools(config.libpq.tools, env);
+  // The worker runs BACKUP_PG_DUMP (else pg_dump on PATH), whichever database it backs up.
+  await requireLibpqTools(config.libpq.tools, env);
   const embeddedTemporal = !isSet(env, 'TEMPORAL_ADDRESS');
-  if (!embeddedTemporal) temporalConnectConfig(env);
+  // The profile and TLS settings are read either way; an embedded server only replaces the address.
+  temporalConnectConfig(env, embeddedTemporal ? { embeddedAddress: '127.0.0.1:7233' } : {});
   return { demoDatabase, embeddedTemporal, temporalCli: embeddedTemporal ? findTemporalCli(env) : undefined };
 }

@@ -36,7 +36,17 @@ export class ConnectTimeout extends Error {
 /** A failed connect, from grpc-js (the client) or the Rust core (NativeConnection, the workers), as a TemporalUnreachable. */
 export function connectFailure(err: unknown, target: TemporalTarget, secrets: string[]): TemporalUnreachable {
   if (err instanceof TemporalUnreachable) return err;
-  return new TemporalUnreachable(target, redact(plainReason(err, target), secrets));
+  // Redacted before anything is cut short: a cut can leave a secret's first line unrecognised.
+  return new TemporalUnreachable(target, redact(plainReason(redacted(err, secrets), target), secrets));
+}
+
+/** The error's texts (message, gRPC details, causes) with the secrets replaced, for plainReason to read. */
+function redacted(err: unknown, secrets: string[]): unknown {
+  if (!(err instanceof Error)) return redact(String(err), secrets);
+  const copy = new Error(redact(err.message, secrets), { cause: err.cause === undefined ? undefined : redacted(err.cause, secrets) });
+  const { code, details } = err as { code?: unknown; details?: unknown };
+  Object.assign(copy, { code, details: typeof details === 'string' ? redact(details, secrets) : details });
+  return copy;
 }
 
 const GRPC_UNAUTHENTICATED = 16;

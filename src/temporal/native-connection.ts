@@ -1,5 +1,5 @@
 import { NativeConnection } from '@temporalio/worker';
-import { secretValues, type Env } from '../config/registry';
+import type { Env } from '../config/registry';
 import { connectFailure } from './connect-failure';
 import { temporalConnectConfig, type ConnectOptions } from './connection';
 
@@ -9,10 +9,10 @@ import { temporalConnectConfig, type ConnectOptions } from './connection';
  * failure is the same TemporalUnreachable sentence the client commands give.
  */
 export async function connectNative(env: Env, options: ConnectOptions = {}): Promise<{ connection: NativeConnection; address: string; namespace: string }> {
-  const { connectionOptions, namespace, target } = temporalConnectConfig(env, options);
+  const { connectionOptions, namespace, target, secrets } = temporalConnectConfig(env, options);
   try {
     return { connection: await NativeConnection.connect(connectionOptions), address: target.address, namespace };
   } catch (err) {
-    throw connectFailure(err, target, secretValues(env));
+    throw connectFailure(err, target, secrets);
   }
 }

@@ -27,7 +27,8 @@ async function cli(argv: string[], env: Record<string, string>): Promise<{ code:
   const lines: string[] = [];
   const io = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(t) };
   const signalHandlers = process.listenerCount('SIGINT');
-  const code = await runCli(argv, { env, io });
+  // PATH as a worker has it: start-up checks look for pg_dump and psql there.
+  const code = await runCli(argv, { env: { PATH: process.env.PATH!, ...env }, io });
   // Nothing started, not even the Ctrl-C handling that stops what was.
   expect(process.listenerCount('SIGINT')).toBe(signalHandlers);
   return { code, text: lines.join('\n') };
