@@ -135,6 +135,28 @@ describe('restore latest', () => {
     expect(restored).toEqual(await tableFingerprints(source.url));
   });
 
+  it("passes over a backup whose run did not finish (no .sha256) and one of a label that ends in this one's", async () => {
+    const db = source.name;
+    const own = path.join(tmp, 'latest-labels');
+    fs.mkdirSync(own, { mode: 0o700 });
+    const put = async (name: string, bytes: Buffer, sidecar: boolean) => {
+      fs.writeFileSync(path.join(own, name), bytes, { mode: 0o600 });
+      if (sidecar) await new MockActivityEnvironment().run(stat, { path: path.join(own, name) });
+    };
+    await put(`${db}_production_20251021_030000.sql.gz`, dumpGz, true);
+    // Newer, but its run failed verification: the file stays for inspection, without a .sha256.
+    await put(`${db}_production_20251022_030000.sql.gz`, Buffer.from('failed run'), false);
+    // Newer still, of the label eu_production: its name ends in "_production_…" too.
+    await put(`${db}_eu_production_20251023_030000.sql.gz`, Buffer.from('another label'), true);
+
+    const target = await emptyDatabase('latest_labels');
+    const run = await restore(['latest', '--dir', own, '--target', target], { BACKUP_ENVIRONMENTS: 'production,eu_production' });
+    expect(run.stderr).toContain(`passing over ${db}_production_20251022_030000.sql.gz: no .sha256 beside it`);
+    expect(run.stderr).toContain(`restoring ${path.join(own, `${db}_production_20251021_030000.sql.gz`)}`);
+    expect(run.code).toBe(0);
+    expect(await tableFingerprints(target)).toEqual(await tableFingerprints(source.url));
+  });
+
   it('finds nothing for a label without backups, and says where it looked', async () => {
     const run = await restore(['latest', '--label', 'development', '--target', await emptyDatabase('none')]);
     expect(run.code).toBe(1);

@@ -129,7 +129,7 @@ export const OPTIONS = {
   }),
   BACKUP_ENVIRONMENTS: list({
     section: 'Backups',
-    commands: ['dev', 'schedule', 'freshness', 'list', 'prune'],
+    commands: ['dev', 'schedule', 'freshness', 'list', 'restore', 'prune'],
     itemName: 'label',
     item: label,
     doc: 'Comma-separated labels: one schedule per label, id `<BACKUP_SCHEDULE_ID>-<label>` (takes precedence over `BACKUP_ENVIRONMENT`); also the labels the freshness check watches.',
@@ -552,6 +552,12 @@ export const OPTIONS = {
   }),
   BENCH_JSON: filePath({ section: 'Development', commands: ['bench'], doc: '`bench --json FILE`: also write the figures as JSON.' }),
   BENCH_WORKER_LOG: filePath({ section: 'Development', commands: ['bench'], doc: "Keep the benchmark worker's log in this file." }),
+  INIT_CWD: external({
+    section: 'Development',
+    by: 'system',
+    commands: ['restore'],
+    doc: "Set by npm to the directory `npm run` was called from: `npm run restore -- <file>` resolves a relative file or `--dir` there, not in the project's directory.",
+  }),
 } satisfies Record<string, OptionDef<unknown>>;
 
 export type OptionName = keyof typeof OPTIONS;

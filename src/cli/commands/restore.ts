@@ -48,17 +48,25 @@ export function defineRestore(program: Command, ctx: CliContext, run: Runner): v
 }
 
 async function restore(ctx: CliContext, file: string, flags: RestoreFlags): Promise<number> {
-  const [{ labelProblem }, { humanSize }, { parseDatabaseUrl }, { defaultEnvironment }, registry, { libpqTools }, { findLatestBackup }, { restoreBackup }] =
-    await Promise.all([
-      import('../../common/label'),
-      import('../../common/human-size'),
-      import('../../config/database-url'),
-      import('../../config/labels'),
-      import('../../config/registry'),
-      import('../../postgres/tools'),
-      import('../../restore/backup-files'),
-      import('../../restore/restore-backup'),
-    ]);
+  const [
+    { labelProblem },
+    { humanSize },
+    { parseDatabaseUrl },
+    { defaultEnvironment, environmentsOf },
+    registry,
+    { libpqTools },
+    { findLatestBackup },
+    { restoreBackup },
+  ] = await Promise.all([
+    import('../../common/label'),
+    import('../../common/human-size'),
+    import('../../config/database-url'),
+    import('../../config/labels'),
+    import('../../config/registry'),
+    import('../../postgres/tools'),
+    import('../../restore/backup-files'),
+    import('../../restore/restore-backup'),
+  ]);
   const { option, libpqEnvironment, secretValues } = registry;
   const label = flags.label ?? defaultEnvironment(ctx.env);
   if (labelProblem(label)) throw new UsageError(labelProblem(label)!);
@@ -67,7 +75,14 @@ async function restore(ctx: CliContext, file: string, flags: RestoreFlags): Prom
   if (target.password)
     throw new UsageError('--target must not contain a password (it would be visible in the process list): give it in PGPASSWORD or a passfile');
   const identityFile = flags.identity ?? option(ctx.env, 'BACKUP_AGE_IDENTITY_FILE');
-  const backup = file === 'latest' ? await findLatestBackup(path.resolve(flags.dir ?? option(ctx.env, 'BACKUP_DIR')), label) : path.resolve(file);
+  // `npm run restore -- <file>` runs in the project's directory: a relative path is the operator's (npm's INIT_CWD).
+  const cwd = option(ctx.env, 'INIT_CWD') ?? process.cwd();
+  let backup = path.resolve(cwd, file);
+  if (file === 'latest') {
+    const latest = await findLatestBackup(path.resolve(cwd, flags.dir ?? option(ctx.env, 'BACKUP_DIR')), label, environmentsOf(ctx.env));
+    for (const name of latest.passedOver) ctx.io.err(`passing over ${name}: no .sha256 beside it (its run failed or has not finished)`);
+    backup = latest.file;
+  }
 
   ctx.io.err(`restoring ${backup} into ${target.safeUri}…`);
   const report = await restoreBackup({
