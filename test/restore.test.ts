@@ -157,6 +157,30 @@ describe('restore latest', () => {
     expect(await tableFingerprints(target)).toEqual(await tableFingerprints(source.url));
   });
 
+  it('restores a plain backup whatever identity is configured (it is needed only for .age files)', async () => {
+    const target = await emptyDatabase('identity_unused');
+    const run = await restore(['latest', '--target', target], { BACKUP_AGE_IDENTITY_FILE: path.join(tmp, 'not-mounted', 'backup.key') });
+    expect(run.code).toBe(0);
+    expect(await tableFingerprints(target)).toEqual(await tableFingerprints(source.url));
+  });
+
+  it('a committed restore is reported as restored even when the restoring role may not count a table that was there before', async () => {
+    const target = await emptyDatabase('post_commit');
+    const role = `restorer_${process.pid}`;
+    await sql(inject('pgAdminUrl'), `DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN PASSWORD 'restorer-pw'`);
+    await sql(
+      target,
+      `CREATE TABLE secret (id int); GRANT CREATE ON SCHEMA public TO ${role}; GRANT CREATE, TEMP ON DATABASE ${pg.escapeIdentifier(new URL(target).pathname.slice(1))} TO ${role}`,
+    );
+    const asRestorer = new URL(target);
+    asRestorer.username = role;
+    asRestorer.password = 'restorer-pw';
+    const run = await restore(['latest', '--target', asRestorer.toString(), '--force', '--no-owner']);
+    expect(run.stderr).not.toMatch(/restore failed/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/public\.orders\s+4000\n/);
+  });
+
   it('finds nothing for a label without backups, and says where it looked', async () => {
     const run = await restore(['latest', '--label', 'development', '--target', await emptyDatabase('none')]);
     expect(run.code).toBe(1);

@@ -15,6 +15,12 @@ export async function checkChecksum(file: string): Promise<{ status: ChecksumSta
     return { status: 'MISMATCH', detail: (err as Error).message };
   }
   if (!expected) return { status: 'missing' };
-  const { sha256 } = await sha256File(file);
+  let sha256: string;
+  try {
+    ({ sha256 } = await sha256File(file));
+  } catch (err) {
+    // One unreadable backup is that backup's problem: the listing goes on, and exits 1 for it.
+    return { status: 'MISMATCH', detail: `cannot read the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
   return sha256 === expected ? { status: 'ok', sha256 } : { status: 'MISMATCH', sha256, detail: `sidecar says ${expected}` };
 }

@@ -82,7 +82,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
       `${name} is encrypted: pass --identity FILE or set BACKUP_AGE_IDENTITY_FILE to an age identity file (age-keygen output)`,
     );
   }
-  const identities = options.identity ? await readIdentities(options.identity.file, options.identity.source) : [];
+  // An identity matters only to an encrypted backup (or its sidecar): a plain one restores without it.
+  const identities = options.identity && encrypted ? await readIdentities(options.identity.file, options.identity.source) : [];
   const expectedSha256 = await readSidecar(file);
 
   const existing = await userTables(libpq, target).catch((err) => {
@@ -159,9 +160,22 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
     ...(sidecar ? { roles: { sidecar: sidecar.path, missing: plan.missing, created, shortfalls } } : {}),
     skipped,
     namingMissingRoles: loaded.report.namingMissingRoles,
-    tables: withLoadedRows(await tableRowCounts(libpq, target), loaded),
+    tables: withLoadedRows(await committedTableRows(libpq, target, loaded), loaded),
     durationMs: Date.now() - started,
   };
+}
+
+/**
+ * After COMMIT the restore has happened, whatever follows: a table the restoring role may not
+ * read (one that was there before, with --force) must not turn it into a failure. The tables
+ * this restore loaded are reported from psql's COPY tags instead.
+ */
+async function committedTableRows(libpq: LibpqContext, target: DatabaseTarget, loaded: DumpLoadResult): Promise<TableRows[]> {
+  try {
+    return await tableRowCounts(libpq, target);
+  } catch {
+    return loaded.copied.map(({ table, rows }) => ({ table: `${table.schema ?? 'public'}.${table.name}`, rows }));
+  }
 }
 
 /**
@@ -194,13 +208,16 @@ function describeFailure(err: Error, stage: string | undefined, name: string, ha
   if (err instanceof DumpFilterRefusal) return new RestoreError(`${err.message}; ${rolledBack}`);
   if (err instanceof LibpqError) {
     if (err.retryable || !err.stderr) return new RestoreError(`${err.message}; ${rolledBack}`);
-    // A role the dump names and the target lacks: say how to restore anyway.
-    const namesRole = /role "[^"]+" does not exist|must be (?:a )?member of role|must be able to SET ROLE/.test(err.stderr);
-    const hint = namesRole
+    // A role the dump names and the target lacks, or one the restoring role may not act as: say how to restore anyway.
+    const missingRole = /role "[^"]+" does not exist/.test(err.stderr);
+    const notMember = /must be (?:a )?member of role|must be able to SET ROLE/.test(err.stderr);
+    const hint = missingRole
       ? ' (the target lacks roles the backup names: restore with --create-roles to create them from the roles sidecar, or with --no-owner)'
-      : /must be superuser|permission denied to create (?:event trigger|subscription)/.test(err.stderr)
-        ? ' (only a superuser may create that: restore as a superuser)'
-        : '';
+      : notMember
+        ? ' (the role exists, but the restoring role may not give objects to it: restore with --no-owner, or as a superuser)'
+        : /must be superuser|permission denied to create (?:event trigger|subscription)/.test(err.stderr)
+          ? ' (only a superuser may create that: restore as a superuser)'
+          : '';
     return new RestoreError(`psql failed (exit code ${err.exit.code}): ${err.stderr}${hint}; ${rolledBack}`);
   }
   const hint = hasSidecar ? '' : ' (no .sha256 sidecar to check it against)';
