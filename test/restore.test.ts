@@ -318,8 +318,12 @@ describe('damaged files and bad input', () => {
 
     const down = await restore(['latest', '--target', 'postgresql://postgres:s3cret-pw@127.0.0.1:1/nowhere']);
     expect(down.code).toBe(1);
-    expect(down.stderr).toMatch(/cannot reach the target database postgresql:\/\/postgres@127\.0\.0\.1:1\/nowhere: .*(refused|failed)/);
+    expect(down.stderr).toMatch(/cannot connect to the target database postgresql:\/\/postgres@127\.0\.0\.1:1\/nowhere: .*(refused|failed)/);
     expect(down.stderr).not.toContain('s3cret-pw');
+
+    const noDatabase = await restore(['latest', '--target', withDatabase(inject('pgAdminUrl'), 'no_such_restore_target')]);
+    expect(noDatabase.code).toBe(1);
+    expect(noDatabase.stderr).toMatch(/database "no_such_restore_target" does not exist: create it first \(createdb -T template0 no_such_restore_target\)/);
   });
 
   it('exits 2 on usage and configuration errors', async () => {

@@ -14,8 +14,8 @@ const COLUMNS: Array<[string, (b: ListedBackup) => string]> = [
 ];
 
 /** `npm run backups`: an aligned table, newest first, and a one-line summary. */
-export function formatListing(listing: BackupListing): string {
-  if (listing.backups.length === 0) return `no backups in ${listing.directory}`;
+export function formatListing(listing: BackupListing, label?: string): string {
+  if (listing.backups.length === 0) return `no backups${label ? ` of label "${label}"` : ''} in ${listing.directory}`;
   const rows = [COLUMNS.map(([title]) => title), ...listing.backups.map((b) => COLUMNS.map(([, cell]) => cell(b)))];
   const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  '));

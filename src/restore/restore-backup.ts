@@ -196,8 +196,12 @@ function withLoadedRows(tables: TableRows[], loaded: DumpLoadResult): TableRows[
 /** A libpq failure in words for the person restoring; anything else as it is. */
 function targetFailure(err: unknown, target: DatabaseTarget): unknown {
   if (!(err instanceof LibpqError)) return err;
+  // The runner's message carries its hint (a password to give, a certificate to trust): keep it.
   if (['connection-refused', 'connection-lost', 'unknown-host', 'authentication', 'ssl', 'server-terminated'].includes(err.kind)) {
-    return new RestoreError(`cannot reach the target database ${target.safeUri}: ${err.stderr || err.message}`);
+    return new RestoreError(`cannot connect to the target database ${target.safeUri}: ${err.message}`);
+  }
+  if (/database "[^"]*" does not exist/.test(err.stderr)) {
+    return new RestoreError(`${err.stderr.trim()}: create it first (createdb -T template0 ${target.database}), or point --target at an empty database`);
   }
   return new RestoreError(err.message);
 }

@@ -16,3 +16,12 @@ describe("list's checksum column", () => {
     fs.rmSync(dir, { recursive: true });
   });
 });
+
+describe('an empty listing', () => {
+  it('says which label it looked for', async () => {
+    const { formatListing } = await import('../../src/listing/format');
+    const empty = { directory: '/backups', temporal: { reachable: false, address: 'x:1' }, backups: [], totalBytes: 0 };
+    expect(formatListing(empty)).toBe('no backups in /backups');
+    expect(formatListing(empty, 'staging')).toBe('no backups of label "staging" in /backups');
+  });
+});

@@ -41,9 +41,10 @@ async function list(ctx: CliContext, flags: ListFlags): Promise<number> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (!code) throw err;
-    ctx.io.err(`cannot list backups: ${`${code} ${(err as NodeJS.ErrnoException).path ?? ''}`.trim()}`);
+    const where = flags.dir === undefined ? ' (BACKUP_DIR; --dir names another)' : '';
+    ctx.io.err(`cannot list backups: ${`${code} ${(err as NodeJS.ErrnoException).path ?? ''}`.trim()}${where}`);
     return EXIT.failed;
   }
-  ctx.io.out(flags.json ? JSON.stringify(listing, null, 2) : formatListing(listing));
+  ctx.io.out(flags.json ? JSON.stringify(listing, null, 2) : formatListing(listing, flags.label));
   return listing.backups.some((b) => b.checksum === 'MISMATCH' || b.roles?.checksum === 'MISMATCH') ? EXIT.failed : EXIT.ok;
 }
