@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeEncrypt, type EncryptOutput } from '../src/activities/encrypt';
 import { stat } from '../src/activities/stat';
 import { withDatabase } from '../src/dev/postgres-cluster';
+import { rolesSidecarPath } from '../src/files/roles-sidecar';
+import { writeSidecar } from '../src/files/sidecar';
 import { freshDemoDatabase, sql, tableFingerprints } from './support/database';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -179,6 +181,26 @@ describe('restore latest', () => {
     expect(run.stderr).not.toMatch(/restore failed/);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/public\.orders\s+4000\n/);
+  });
+
+  it('a roles sidecar that is not one says how to restore without it, and the backup restores once it is moved aside', async () => {
+    const own = path.join(tmp, 'bad-sidecar');
+    fs.mkdirSync(own, { mode: 0o700 });
+    const backup = path.join(own, `${source.name}_production_20251021_030000.sql.gz`);
+    fs.writeFileSync(backup, dumpGz, { mode: 0o600 });
+    const sidecar = rolesSidecarPath(backup)!;
+    fs.writeFileSync(sidecar, '{"roles": []}', { mode: 0o600 });
+    await writeSidecar(sidecar, execFileSync('sha256sum', [sidecar]).toString().slice(0, 64));
+
+    const target = await emptyDatabase('bad_sidecar');
+    const refused = await restore([backup, '--target', target]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/is not a roles sidecar of this project .*; to restore the backup without it, move it \(and its \.sha256\) aside/);
+    fs.renameSync(sidecar, path.join(tmp, 'moved-aside.roles.json'));
+    fs.renameSync(`${sidecar}.sha256`, path.join(tmp, 'moved-aside.roles.json.sha256'));
+    const run = await restore([backup, '--target', target]);
+    expect(run.code).toBe(0);
+    expect(await tableFingerprints(target)).toEqual(await tableFingerprints(source.url));
   });
 
   it('finds nothing for a label without backups, and says where it looked', async () => {

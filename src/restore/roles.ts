@@ -37,7 +37,7 @@ export async function readRolesSidecar(backupFile: string, identities: string[],
   if (expected) {
     const { sha256 } = await sha256File(file);
     if (sha256 !== expected)
-      throw new RestoreError(`${name} does not match ${name}.sha256 (sha256 ${sha256}, expected ${expected}): it is damaged or was replaced`);
+      throw new RestoreError(`${name} does not match ${name}.sha256 (sha256 ${sha256}, expected ${expected}): it is damaged or was replaced${WITHOUT_IT}`);
   }
   let text = bytes.toString('utf8');
   if (file.endsWith('.age')) {
@@ -58,9 +58,13 @@ export async function readRolesSidecar(backupFile: string, identities: string[],
   try {
     return { path: file, doc: parseRolesSidecar(text, name) };
   } catch (err) {
-    throw new RestoreError((err as Error).message);
+    throw new RestoreError(`${(err as Error).message}${WITHOUT_IT}`);
   }
 }
+
+/** The way on when the sidecar itself is the problem: the backup does not need it to restore. */
+const WITHOUT_IT =
+  '; to restore the backup without it, move it (and its .sha256) aside: the roles it names must then exist on the target, or restore with --no-owner';
 
 export interface TargetRoles {
   /** The role the restore runs as. */
