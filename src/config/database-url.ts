@@ -1,3 +1,4 @@
+import { isPort } from '../common/port';
 import { ConfigError } from './config-error';
 import { option, type Env } from './registry';
 
@@ -80,7 +81,7 @@ export function parseDatabaseUrl(raw: string, variable: string, env: Env = {}): 
   }
   // libpq would refuse it only when pg_dump runs. The port is not echoed: with an unencoded '/'
   // in the password, what looks like a port is part of the password.
-  if (hostMatches.some((m) => m![1] && !validPort(m![1]))) {
+  if (hostMatches.some((m) => m![1] && !isPort(m![1]))) {
     throw new ConfigError(variable, "has a port that is not a number from 1 to 65535 (a ':', '@' or '/' in the password must be percent-encoded)");
   }
 
@@ -91,10 +92,6 @@ export function parseDatabaseUrl(raw: string, variable: string, env: Env = {}): 
 
   const role = user || dbUserParam || option(env, 'PGUSER') || undefined;
   return { variable, safeUri, password: password || undefined, database, ...(role ? { user: role } : {}) };
-}
-
-function validPort(text: string): boolean {
-  return /^\d{1,5}$/.test(text) && Number(text) >= 1 && Number(text) <= 65535;
 }
 
 function firstIndex(text: string, wanted: string, stop: string): number {

@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../config/config-error';
+import { executableProblem } from '../files/executable';
 import { option, type Env } from '../config/registry';
 
 /**
@@ -133,12 +134,7 @@ export function findPgBinDir(env: Env = process.env): string {
 }
 
 function hasInitdb(dir: string): boolean {
-  try {
-    fs.accessSync(path.join(dir, 'initdb'), fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  return executableProblem(path.join(dir, 'initdb')) === undefined;
 }
 
 function runAsUser(): { uid: number; gid: number } | undefined {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { BACKUP_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { ConfigError } from '../config/config-error';
+import { executableProblem } from '../files/executable';
 import { option, type Env } from '../config/registry';
 import { freePort } from './postgres-cluster';
 
@@ -28,22 +29,6 @@ export function findTemporalCli(env: Env = process.env): string | undefined {
     return execFileSync('sh', ['-c', 'command -v temporal'], { encoding: 'utf8' }).trim() || undefined;
   } catch {
     return undefined;
-  }
-}
-
-function executableProblem(file: string): string | undefined {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch {
-    return 'does not exist';
-  }
-  if (!stat.isFile()) return 'is not a file';
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return undefined;
-  } catch {
-    return 'is not executable';
   }
 }
 

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { isPort } from '../common/port';
 import { ConfigError } from '../config/config-error';
 import { redact } from '../config/redact';
 import { isSet, secretValues, temporalEnvironment, type Env } from '../config/registry';
@@ -68,8 +69,8 @@ function connectionSecrets(options: ProfileOptions): string[] {
 
 /** host or host:port (IPv6 in brackets), no scheme: the SDK's rule, checked up front so that it stops the command with exit code 2. */
 function checkAddress(address: string, addressFrom: string): void {
-  const port = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+)(?::(\d{1,5}))?$/.exec(address);
-  if (port && (port[1] === undefined || (Number(port[1]) >= 1 && Number(port[1]) <= 65535))) return;
+  const hostPort = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+)(?::(\d+))?$/.exec(address);
+  if (hostPort && (hostPort[1] === undefined || isPort(hostPort[1]))) return;
   const variable = addressFrom.startsWith('TEMPORAL_ADDRESS unset') ? 'TEMPORAL_CONFIG_FILE' : 'TEMPORAL_ADDRESS';
   const where = variable === 'TEMPORAL_ADDRESS' ? '' : "the profile's address ";
   throw new ConfigError(variable, `${where}expected host or host:port (e.g. temporal.example.com:7233, no scheme), got ${JSON.stringify(address)}`);
